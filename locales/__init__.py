@@ -1,0 +1,1 @@
+"""User-visible text, one folder per language (messages, FAQ knowledge base, safety phrases)."""

@@ -1,0 +1,134 @@
+"""Answering free-text questions from the per-language knowledge bases in `locales/`.
+
+Each topic has example questions. A question is reduced to content stems (stopwords dropped,
+see `textmatch`) and compared with every example by an IDF-weighted Dice overlap, where a stem
+counts as shared when the `Vocabulary` maps it to one of the example's (typos, word forms). IDF is
+computed over topics, so words that many topics use weigh little. The question is scored
+against every language's base, since people do not always write in the language they chose;
+the topic ids are shared, so the answer is given in the user's own language.
+"""
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+
+from tgbot.i18n import load_toml
+from tgbot.settings import LANGUAGES
+from tgbot.textmatch import Vocabulary, stems
+
+MIN_SCORE = 0.35
+"""Below this the question gets the fallback with the topic buttons (tuned on tests/faq_cases)."""
+OWN_LANGUAGE_BONUS = 0.05
+TIE_BREAK_EXAMPLES = 3
+TIE_BREAK_SHARE = 0.25
+MAX_QUESTION_STEMS = 64
+"""Long messages are judged by their first words; no question needs more."""
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    id: str
+    button: str
+    answer: str
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    topic: str
+    score: float
+    language: str
+
+
+class KnowledgeBase:
+    """One language's topics and the index of their example questions."""
+
+    def __init__(self, language: str) -> None:
+        data = load_toml(language, "faq")
+        self.language = language
+        self.stopwords = frozenset(s for word in data["stopwords"] for s in stems(word, language))
+        self.topics = [
+            Topic(id=topic_id, button=topic["button"], answer=topic["answer"])
+            for topic_id, topic in data["topics"].items()
+        ]
+        self.examples = [
+            (topic_id, frozenset(self.content_stems(question)))
+            for topic_id, topic in data["topics"].items()
+            for question in topic["questions"]
+        ]
+        self.idf = self._topic_idf()
+        self.vocabulary = Vocabulary(self.idf)
+        self._unknown_weight = max(self.idf.values(), default=1.0)
+
+    def content_stems(self, text: str) -> list[str]:
+        found = [s for s in stems(text, self.language) if s not in self.stopwords]
+        return found[:MAX_QUESTION_STEMS]
+
+    def _topic_idf(self) -> dict[str, float]:
+        topics_with: dict[str, set[str]] = {}
+        for topic_id, example in self.examples:
+            for term in example:
+                topics_with.setdefault(term, set()).add(topic_id)
+        count = len(self.topics)
+        return {term: math.log(1 + count / len(ids)) for term, ids in topics_with.items()}
+
+    def _weight(self, term: str) -> float:
+        return self.idf.get(term, self._unknown_weight)
+
+    def best(self, text: str) -> Match | None:
+        question = {self.vocabulary.resolve(term) for term in self.content_stems(text)}
+        if not question:
+            return None
+        question_weight = sum(self._weight(term) for term in question)
+        by_topic: dict[str, list[float]] = {}
+        for topic_id, example in self.examples:
+            shared = sum(self._weight(term) for term in question & example)
+            if shared:
+                example_weight = sum(self._weight(term) for term in example)
+                score = 2 * shared / (question_weight + example_weight)
+                by_topic.setdefault(topic_id, []).append(score)
+        if not by_topic:
+            return None
+        topic_id, score = max(
+            ((topic_id, _topic_score(scores)) for topic_id, scores in by_topic.items()),
+            key=lambda pair: pair[1],
+        )
+        return Match(topic_id, score, self.language)
+
+
+def _topic_score(example_scores: list[float]) -> float:
+    """Mostly the best example's score; a topic with several close examples wins a tie."""
+    top = sorted(example_scores, reverse=True)[:TIE_BREAK_EXAMPLES]
+    return (1 - TIE_BREAK_SHARE) * top[0] + TIE_BREAK_SHARE * sum(top) / TIE_BREAK_EXAMPLES
+
+
+class Faq:
+    """All knowledge bases; `answer_topic()` finds the topic a question is about."""
+
+    def __init__(self, languages: Iterable[str] = LANGUAGES) -> None:
+        self.bases = {language: KnowledgeBase(language) for language in languages}
+
+    def match(self, text: str, language: str) -> Match | None:
+        """The best topic above `MIN_SCORE`, preferring the user's own language on a tie."""
+        candidates = []
+        for base in self.bases.values():
+            found = base.best(text)
+            if found is not None:
+                bonus = OWN_LANGUAGE_BONUS if found.language == language else 0.0
+                candidates.append((found.score + bonus, found))
+        if not candidates:
+            return None
+        score, found = max(candidates, key=lambda pair: pair[0])
+        return found if score >= MIN_SCORE else None
+
+    def topics(self, language: str) -> list[Topic]:
+        return self.bases[language].topics
+
+    def topic(self, language: str, topic_id: str) -> Topic | None:
+        return next((t for t in self.bases[language].topics if t.id == topic_id), None)
+
+
+@cache
+def default_faq() -> Faq:
+    """The knowledge bases of all supported languages, loaded once per process."""
+    return Faq()
