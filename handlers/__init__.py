@@ -1,0 +1,25 @@
+"""The conversation: one module per feature, registered in the order they take precedence."""
+
+from telegram.ext import Application
+
+from handlers import (
+    donations,
+    errors,
+    fallback,
+    language,
+    privacy,
+    questions,
+    share,
+    start,
+    subscription,
+)
+
+FEATURES = (start, language, donations, subscription, share, privacy, questions)
+
+
+def register(application: Application) -> None:
+    """Add every feature's handlers, then the fallbacks and the error handler."""
+    for feature in FEATURES:
+        feature.register(application)
+    fallback.register(application)
+    errors.register(application)

@@ -1,0 +1,74 @@
+"""Pieces every conversation handler uses: the user's language, menus, callback data."""
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update, User
+from telegram.constants import ChatType
+from telegram.ext import CallbackContext, filters
+
+from tgbot.i18n import Texts, supported_language, texts
+from tgbot.services import services
+
+PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+"""New messages in private chats; edits and channel posts are left alone."""
+GROUPS = filters.ChatType.GROUPS & filters.UpdateType.MESSAGE
+
+MENU_ITEMS = ("about", "questions", "donate", "progress", "subscription", "share", "language")
+
+
+def callback(feature: str, argument: str = "") -> str:
+    """Callback data `feature:argument`; always far below Telegram's 64-byte limit."""
+    return f"{feature}:{argument}"
+
+
+async def user_texts(user: User | None, context: CallbackContext) -> Texts:
+    """Texts in the user's language: their stored choice, else their Telegram client's.
+
+    A subscriber who never chose a language gets news in their client's language, so a change
+    of the client's language is written through to their stored row.
+    """
+    settings = services(context).settings
+    client_language = (
+        supported_language(user.language_code if user else None) or settings.default_language
+    )
+    if user is None:
+        return texts(client_language)
+    users = services(context).storage.users
+    record = await users.get(user.id)
+    if record is None:
+        return texts(client_language)
+    if record.language_chosen:
+        return texts(record.language)
+    if record.language != client_language:
+        await users.follow_client_language(user.id, client_language)
+    return texts(client_language)
+
+
+async def is_subscribed(user: User, context: CallbackContext) -> bool:
+    record = await services(context).storage.users.get(user.id)
+    return record is not None and record.subscribed
+
+
+def main_menu(t: Texts, subscribed: bool) -> InlineKeyboardMarkup:
+    subscription = t("menu.unsubscribe") if subscribed else t("menu.subscribe")
+    button = InlineKeyboardButton
+    return InlineKeyboardMarkup(
+        [
+            [
+                button(t("menu.about"), callback_data=callback("menu", "about")),
+                button(t("menu.questions"), callback_data=callback("menu", "questions")),
+            ],
+            [
+                button(t("menu.donate"), callback_data=callback("menu", "donate")),
+                button(t("menu.progress"), callback_data=callback("menu", "progress")),
+            ],
+            [
+                button(subscription, callback_data=callback("menu", "subscription")),
+                button(t("menu.share"), callback_data=callback("menu", "share")),
+            ],
+            [button(t("menu.language"), callback_data=callback("menu", "language"))],
+        ]
+    )
+
+
+def is_private(update: Update) -> bool:
+    chat = update.effective_chat
+    return chat is not None and chat.type == ChatType.PRIVATE

@@ -1,0 +1,64 @@
+"""Everything no feature handled: registered last, so it only sees what is left over."""
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from handlers.common import GROUPS, PRIVATE, user_texts
+from handlers.share import bot_link
+
+# Commands this bot answers; in a group it only points people to a private chat.
+COMMANDS = (
+    "start",
+    "help",
+    "about",
+    "donate",
+    "progress",
+    "subscribe",
+    "unsubscribe",
+    "share",
+    "language",
+    "privacy",
+    "forget",
+)
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    t = await user_texts(update.effective_user, context)
+    await update.effective_message.reply_text(t("error.unknown_command"))
+
+
+async def unsupported_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Stickers, photos, voice and the like: say what the bot can read."""
+    t = await user_texts(update.effective_user, context)
+    await update.effective_message.reply_text(t("error.unsupported"))
+
+
+async def group_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """In a group, one of this bot's commands gets a button to a private chat, nothing more."""
+    t = await user_texts(update.effective_user, context)
+    button = InlineKeyboardButton(t("group.open_button"), url=bot_link(context))
+    await update.effective_message.reply_text(
+        t("group.private_only"), reply_markup=InlineKeyboardMarkup([[button]])
+    )
+
+
+async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A button from an old message or forged callback data."""
+    t = await user_texts(update.effective_user, context)
+    await update.callback_query.answer(t("error.stale_button"))
+
+
+def register(application: Application) -> None:
+    application.add_handler(CommandHandler(COMMANDS, group_command, filters=GROUPS))
+    application.add_handler(MessageHandler(PRIVATE & filters.COMMAND, unknown_command))
+    application.add_handler(
+        MessageHandler(PRIVATE & ~filters.TEXT & ~filters.StatusUpdate.ALL, unsupported_message)
+    )
+    application.add_handler(CallbackQueryHandler(stale_button))

@@ -1,0 +1,43 @@
+"""The bot's public profile: command menus and descriptions in every language.
+
+Published at start-up. Telegram shows each user the variant for their client's language and
+falls back to the one without a language code, which is set in the default language.
+"""
+
+import logging
+
+from telegram import Bot, BotCommand, BotCommandScopeAllPrivateChats
+from telegram.error import TelegramError
+
+from handlers.fallback import COMMANDS
+from tgbot.i18n import texts
+from tgbot.settings import LANGUAGES
+
+log = logging.getLogger(__name__)
+
+
+async def publish_profile(bot: Bot, default_language: str) -> bool:
+    """Set commands and descriptions per language; returns False if any call failed.
+
+    A failure is logged as a warning and not raised: an outdated menu must not stop the bot.
+    """
+    ok = True
+    for language in (*LANGUAGES, None):
+        t = texts(language or default_language)
+        code = language or ""
+        try:
+            await bot.set_my_commands(
+                [BotCommand(command, t(f"commands.{command}")) for command in COMMANDS],
+                scope=BotCommandScopeAllPrivateChats(),
+                language_code=code,
+            )
+            await bot.set_my_description(t("bot.description"), language_code=code)
+            await bot.set_my_short_description(t("bot.short_description"), language_code=code)
+        except (TelegramError, OSError) as error:
+            log.warning(
+                "could not publish the bot profile for language %r: %s",
+                code,
+                type(error).__name__,
+            )
+            ok = False
+    return ok

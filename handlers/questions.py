@@ -1,0 +1,75 @@
+"""Free-text messages: a call for help first, then questions answered from the FAQ.
+
+The text of a message is used only to choose the reply; it is never stored or logged.
+"""
+
+import html
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+
+from handlers.common import PRIVATE, callback, user_texts
+from tgbot.faq import Topic
+from tgbot.i18n import Html, Texts
+from tgbot.services import services
+
+
+def topic_buttons(t: Texts, context: ContextTypes.DEFAULT_TYPE) -> InlineKeyboardMarkup:
+    topics = services(context).faq.topics(t.language)
+    buttons = [
+        InlineKeyboardButton(topic.button, callback_data=callback("faq", topic.id))
+        for topic in topics
+    ]
+    return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
+
+
+def emergency_contact(t: Texts, context: ContextTypes.DEFAULT_TYPE) -> Html:
+    return Html(html.escape(services(context).settings.emergency_text(t.language)))
+
+
+async def show_topics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The FAQ topics as buttons."""
+    t = await user_texts(update.effective_user, context)
+    await update.effective_message.reply_text(
+        t("faq.topics_prompt"), reply_markup=topic_buttons(t, context)
+    )
+
+
+def topic_answer(t: Texts, context: ContextTypes.DEFAULT_TYPE, topic: Topic) -> str:
+    return topic.answer.format(emergency_contact=emergency_contact(t, context))
+
+
+async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Someone in danger gets the emergency contact at once; anything else is a question."""
+    text = update.effective_message.text
+    t = await user_texts(update.effective_user, context)
+    if services(context).safety.is_danger(text):
+        await update.effective_message.reply_text(
+            "\n\n".join((t("safety.intro"), emergency_contact(t, context), t("safety.outro")))
+        )
+        return
+    found = services(context).faq.match(text, t.language)
+    if found is None:
+        await update.effective_message.reply_text(
+            t("faq.fallback"), reply_markup=topic_buttons(t, context)
+        )
+        return
+    topic = services(context).faq.topic(t.language, found.topic)
+    await update.effective_message.reply_text(topic_answer(t, context, topic))
+
+
+async def topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A topic button: its answer, or a notice when the button names no topic (any more)."""
+    query = update.callback_query
+    t = await user_texts(update.effective_user, context)
+    topic = services(context).faq.topic(t.language, query.data.removeprefix("faq:"))
+    if topic is None:
+        await query.answer(t("error.stale_button"))
+        return
+    await query.answer()
+    await update.effective_message.reply_text(topic_answer(t, context, topic))
+
+
+def register(application: Application) -> None:
+    application.add_handler(MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, text_message))
+    application.add_handler(CallbackQueryHandler(topic_button, pattern=r"^faq:"))

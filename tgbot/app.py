@@ -1,0 +1,35 @@
+"""Building the python-telegram-bot Application with every handler registered."""
+
+from telegram import LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.ext import Application, ApplicationBuilder, Defaults
+
+import handlers
+from tgbot.services import Services
+
+GET_UPDATES_TIMEOUT = 30
+"""Seconds a long poll waits for updates; the HTTP read timeout is set above it."""
+
+
+def build_application(services: Services, *, polling: bool) -> Application:
+    """The bot, talking to `TELEGRAM_API_URL`; without an updater when updates come by webhook."""
+    settings = services.settings
+    builder = (
+        ApplicationBuilder()
+        .token(settings.bot_token.get_secret_value())
+        .base_url(settings.bot_api_base_url)
+        .base_file_url(settings.bot_api_file_url)
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        )
+        .get_updates_read_timeout(GET_UPDATES_TIMEOUT + 10)
+    )
+    if not polling:
+        builder = builder.updater(None)
+    application = builder.build()
+    services.attach(application.bot_data)
+    handlers.register(application)
+    return application

@@ -1,0 +1,28 @@
+"""What handlers need besides the update: settings, storage and the text engines."""
+
+from dataclasses import dataclass, field
+
+from telegram.ext import CallbackContext
+
+from tgbot.faq import Faq, default_faq
+from tgbot.safety import SafetyCheck, default_safety_check
+from tgbot.settings import Settings
+from tgbot.storage import Storage
+
+_KEY = "services"
+
+
+@dataclass(slots=True)
+class Services:
+    settings: Settings
+    storage: Storage
+    faq: Faq = field(default_factory=default_faq)
+    safety: SafetyCheck = field(default_factory=default_safety_check)
+
+    def attach(self, bot_data: dict) -> None:
+        bot_data[_KEY] = self
+
+
+def services(context: CallbackContext) -> Services:
+    """The services attached to the application this callback runs in."""
+    return context.bot_data[_KEY]
