@@ -24,19 +24,18 @@ async def publish_profile(bot: Bot, default_language: str) -> bool:
     ok = True
     for language in (*LANGUAGES, None):
         t = texts(language or default_language)
-        code = language or ""
         try:
             await bot.set_my_commands(
                 [BotCommand(command, t(f"commands.{command}")) for command in COMMANDS],
                 scope=BotCommandScopeAllPrivateChats(),
-                language_code=code,
+                language_code=language,
             )
-            await bot.set_my_description(t("bot.description"), language_code=code)
-            await bot.set_my_short_description(t("bot.short_description"), language_code=code)
+            await bot.set_my_description(t("bot.description"), language_code=language)
+            await bot.set_my_short_description(t("bot.short_description"), language_code=language)
         except (TelegramError, OSError) as error:
             log.warning(
-                "could not publish the bot profile for language %r: %s",
-                code,
+                "could not publish the bot profile for language %s: %s",
+                language or "(default)",
                 type(error).__name__,
             )
             ok = False

@@ -16,6 +16,7 @@ FLOORS = {
     "uvicorn.access": logging.WARNING,
     "stripe": logging.WARNING,
     "telegram": logging.INFO,
+    "aiosqlite": logging.INFO,
 }
 
 
@@ -31,10 +32,15 @@ class RedactingFormatter(logging.Formatter):
         return text
 
 
+def hold_chatty_loggers(level: str) -> None:
+    """Keep loggers that write URLs, parameters or SQL at or above their floor."""
+    numeric_level = logging.getLevelName(level)
+    for name, floor in FLOORS.items():
+        logging.getLogger(name).setLevel(max(floor, numeric_level))
+
+
 def setup_logging(level: str, secrets: Iterable[str]) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(RedactingFormatter(secrets))
     logging.basicConfig(level=level, handlers=[handler], force=True)
-    numeric_level = logging.getLevelName(level)
-    for name, floor in FLOORS.items():
-        logging.getLogger(name).setLevel(max(floor, numeric_level))
+    hold_chatty_loggers(level)

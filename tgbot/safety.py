@@ -11,10 +11,11 @@ from functools import cache
 
 from tgbot.i18n import load_toml
 from tgbot.settings import LANGUAGES
-from tgbot.textmatch import Vocabulary, stems
+from tgbot.textmatch import Vocabulary, stem, stems, words
 
 MAX_GAP = 2
-MAX_MESSAGE_STEMS = 400
+SAFETY_TYPO_SCORE = 85.0
+MAX_MESSAGE_WORDS = 400
 """A call for help comes early in a message; this bounds the work on hostile input."""
 
 
@@ -35,23 +36,34 @@ def _occurs_in_order(phrase: Sequence[str], message: Sequence[str]) -> bool:
 
 
 class DangerPhrases:
-    """One language's danger phrases as stem sequences."""
+    """One language's danger phrases.
+
+    A one-word phrase («спасите», «SOS») must appear exactly as written: stemmed or forgiven a
+    typo it would also match ordinary words («спасти», to save). Longer phrases match by stems,
+    with a stricter typo tolerance than the FAQ's, since a false alarm is shown to a donor.
+    """
 
     def __init__(self, language: str) -> None:
         self.language = language
-        self.phrases = [
-            tuple(found)
-            for phrase in load_toml(language, "safety")["phrases"]
-            if (found := stems(phrase, language))
-        ]
-        self.vocabulary = Vocabulary(term for phrase in self.phrases for term in phrase)
+        self.words: set[str] = set()
+        self.phrases: list[tuple[str, ...]] = []
+        for phrase in load_toml(language, "safety")["phrases"]:
+            if len(found := words(phrase)) == 1:
+                self.words.add(found[0])
+            elif found:
+                self.phrases.append(tuple(stems(phrase, language, mood=True)))
+        terms = (term for phrase in self.phrases for term in phrase)
+        self.vocabulary = Vocabulary(terms, typo_score=SAFETY_TYPO_SCORE)
 
     def found_in(self, text: str) -> bool:
-        found = stems(text, self.language)[:MAX_MESSAGE_STEMS]
-        message = [self.vocabulary.resolve(term) for term in found]
+        found = words(text)[:MAX_MESSAGE_WORDS]
+        if self.words.intersection(found):
+            return True
+        message = [self.vocabulary.resolve(stem(word, self.language, True)) for word in found]
         present = set(message)
         return any(
-            set(phrase) <= present and _occurs_in_order(phrase, message) for phrase in self.phrases
+            set(phrase) <= present and _occurs_in_order(phrase, message)
+            for phrase in self.phrases
         )
 
 

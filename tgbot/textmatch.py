@@ -16,15 +16,21 @@ from functools import cache, lru_cache
 import pymorphy3
 import snowballstemmer
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
 SNOWBALL_NAMES = {"en": "english", "ru": "russian", "de": "german", "fr": "french", "es": "spanish"}
 
 _INVISIBLE = re.compile("[\u00ad\u034f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]")
 _WORD = re.compile(r"[^\W_]+")
+_CYRILLIC = re.compile(r"[а-яё]+")  # pymorphy3 only knows Russian words, and fails on some
 _MIN_FUZZY_LENGTH = 5
 _MIN_SHARED_PREFIX = 5
 _SHARED_SHARE = 0.7
-_TYPO_SCORE = 80.0
+TYPO_SCORE = 80.0
+SHORT_STEM = 6
+SHORT_TYPO_SCORE = 88.0
+"""In a stem of five or six letters one changed letter already scores 80: allow only one
+letter added or dropped there (`situt` for `situat`), not `derni` for `derri`."""
 
 
 def normalize(text: str) -> str:
@@ -49,28 +55,41 @@ def _stemmer(language: str) -> snowballstemmer.stemmer:
     return snowballstemmer.stemmer(SNOWBALL_NAMES[language])
 
 
+IMPERATIVE = "!"
+"""Prefix of a Russian imperative's stem: «спасите» (save!) must not match «спасти» (to save)."""
+
+
 @lru_cache(maxsize=65536)
-def stem(word: str, language: str) -> str:
-    """The stem of one normalized word in `language`."""
-    if language == "ru" and not word.isascii():
-        word = _morph().parse(word)[0].normal_form.replace("ё", "е")
+def stem(word: str, language: str, mood: bool = False) -> str:
+    """The stem of one normalized word in `language`.
+
+    With `mood`, Russian imperatives keep a stem of their own instead of sharing the
+    infinitive's lemma: a cry for help is told apart from a question about helping.
+    """
+    if language == "ru" and _CYRILLIC.fullmatch(word):
+        parse = _morph().parse(word)[0]
+        if mood and "impr" in parse.tag:
+            return IMPERATIVE + _stemmer(language).stemWord(word)
+        word = parse.normal_form.replace("ё", "е")
     return _stemmer(language).stemWord(word)
 
 
-def stems(text: str, language: str) -> list[str]:
-    return [stem(word, language) for word in words(text)]
+def stems(text: str, language: str, *, mood: bool = False) -> list[str]:
+    return [stem(word, language, mood) for word in words(text)]
 
 
 class Vocabulary:
     """A set of known stems that maps a new stem to the known one it is a variant of.
 
-    A variant is a typo (Indel similarity of at least 80%) or the same root left with a
-    different suffix (a shared prefix of at least five letters covering 70% of the shorter).
+    A variant is a typo (Indel similarity of at least `typo_score`, in percent) or the same
+    root left with a different suffix (a shared prefix of five letters or more, covering 70%
+    of the shorter).
     Stems under five letters must match exactly: too short to tell a typo from another word.
     """
 
-    def __init__(self, terms: Iterable[str]) -> None:
+    def __init__(self, terms: Iterable[str], typo_score: float = TYPO_SCORE) -> None:
         self.terms = frozenset(terms)
+        self.typo_score = typo_score
         self._choices = sorted(self.terms)
         self._by_prefix: dict[str, list[str]] = {}
         for term in self._choices:
@@ -84,11 +103,28 @@ class Vocabulary:
     def _resolve(self, term: str) -> str:
         if term in self.terms or len(term) < _MIN_FUZZY_LENGTH:
             return term
-        for known in self._by_prefix.get(term[:_MIN_SHARED_PREFIX], ()):
-            if len(_common_prefix(term, known)) >= _SHARED_SHARE * min(len(term), len(known)):
-                return known
-        found = process.extractOne(term, self._choices, scorer=fuzz.ratio, score_cutoff=_TYPO_SCORE)
-        return found[0] if found else term
+        return self._same_root(term) or self._typo_of(term) or term
+
+    def _same_root(self, term: str) -> str | None:
+        """The known stem sharing the longest prefix with `term`, if long enough."""
+        candidates = [
+            (len(_common_prefix(term, known)), -abs(len(known) - len(term)), known)
+            for known in self._by_prefix.get(term[:_MIN_SHARED_PREFIX], ())
+        ]
+        fitting = [c for c in candidates if c[0] >= _SHARED_SHARE * min(len(term), len(c[2]))]
+        return max(fitting)[2] if fitting else None
+
+    def _typo_of(self, term: str) -> str | None:
+        """The known stem `term` is a misspelling of: close overall, or two letters swapped."""
+        short = len(term) <= SHORT_STEM
+        cutoff = max(self.typo_score, SHORT_TYPO_SCORE) if short else self.typo_score
+        found = process.extractOne(term, self._choices, scorer=fuzz.ratio, score_cutoff=cutoff)
+        if found:
+            return found[0]
+        swapped = process.extractOne(term, self._choices, scorer=OSA.distance, score_cutoff=1)
+        if swapped and sorted(swapped[0]) == sorted(term):
+            return swapped[0]
+        return None
 
 
 def _common_prefix(a: str, b: str) -> str:

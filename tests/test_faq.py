@@ -1,0 +1,69 @@
+"""FAQ matching and the danger check against the hand-written case sets in tests/faq_cases/."""
+
+import tomllib
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tgbot.faq import default_faq
+from tgbot.safety import default_safety_check
+from tgbot.settings import LANGUAGES
+
+CASES = Path(__file__).parent / "faq_cases"
+MIN_ACCURACY = 0.9
+ACCURACY: dict[str, float] = {}
+"""Filled by the tests below and printed in the terminal summary (see conftest)."""
+
+
+def cases(language: str) -> dict:
+    return tomllib.loads((CASES / f"{language}.toml").read_text("utf-8"))
+
+
+def answered_topic(question: str, language: str) -> str:
+    found = default_faq().match(question, language)
+    return found.topic if found else "none"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_faq_accuracy(language):
+    """Each language's test questions (paraphrases, typos, odd case) reach the right topic."""
+    topics = cases(language)["topics"]
+    results = [
+        (question, expected, answered_topic(question, language))
+        for expected, questions in topics.items()
+        for question in questions
+    ]
+    misses = [(q, want, got) for q, want, got in results if want != got]
+    ACCURACY[language] = 1 - len(misses) / len(results)
+    assert ACCURACY[language] >= MIN_ACCURACY, misses
+    assert len(topics) == len(default_faq().topics(language)) + 1  # every topic, plus "none"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_questions_are_understood_in_any_language(language):
+    """Someone who chose English but writes in Russian still gets the right topic."""
+    for expected, questions in cases(language)["topics"].items():
+        if expected == "none":
+            continue
+        hits = sum(
+            answered_topic(q, "en" if language != "en" else "ru") == expected for q in questions
+        )
+        assert hits >= len(questions) - 2, (language, expected)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_danger_messages_are_recognized(language):
+    safety = default_safety_check()
+    for message in cases(language)["safety"]["danger"]:
+        assert safety.is_danger(message), message
+    for message in cases(language)["safety"]["not_danger"]:
+        assert not safety.is_danger(message), message
+
+
+@given(st.text(max_size=600))
+def test_any_text_gets_a_topic_or_none(text):
+    found = default_faq().match(text, "ru")
+    assert found is None or found.topic in {t.id for t in default_faq().topics("ru")}
+    assert default_safety_check().is_danger(text) in (True, False)

@@ -1,0 +1,109 @@
+"""Every language's texts: complete, same placeholders as English, valid HTML, in limits."""
+
+import re
+
+import pytest
+from telegram.constants import (
+    BotCommandLimit,
+    BotDescriptionLimit,
+    InlineKeyboardButtonLimit,
+    MessageLimit,
+)
+
+from handlers.common import main_menu
+from handlers.language import picker
+from tests.fakes.telegram_html import parse_html, utf16_len
+from tgbot.faq import default_faq
+from tgbot.i18n import Html, catalog, load_toml, placeholders, texts
+from tgbot.settings import LANGUAGES
+
+OTHERS = [language for language in LANGUAGES if language != "en"]
+SAMPLE = {
+    "code": "xx <b>&",
+    "available": "English (en), Русский (ru)",
+    "link": "https://t.me/AppealBot",
+    "count": 3,
+}
+MAX_TOPIC_BUTTON = 30
+COST = re.compile(r"4[\s,.\u00a0\u202f]?555")
+
+
+def rendered(language: str) -> dict[str, str]:
+    t = texts(language)
+    return {key: t(key, **SAMPLE) for key in catalog(language)}
+
+
+def forms(message) -> list[str]:
+    return list(message.values()) if isinstance(message, dict) else [message]
+
+
+@pytest.mark.parametrize("language", OTHERS)
+def test_every_language_has_exactly_the_english_keys(language):
+    assert set(catalog(language)) == set(catalog("en"))
+
+
+@pytest.mark.parametrize("language", OTHERS)
+def test_placeholders_match_english(language):
+    english = catalog("en")
+    for key, message in catalog(language).items():
+        expected = set().union(*(placeholders(form) for form in forms(english[key])))
+        for form in forms(message):
+            assert placeholders(form) == expected, key
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_message_is_valid_html_within_telegram_limits(language):
+    for key, text in rendered(language).items():
+        plain, _ = parse_html(text)  # raises on what Telegram would refuse
+        assert plain.strip(), key
+        assert utf16_len(plain) <= MessageLimit.MAX_TEXT_LENGTH, key
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_profile_texts_fit_telegram_limits(language):
+    t = texts(language)
+    for key in (k for k in catalog(language) if k.startswith("commands.")):
+        assert 1 <= len(t(key)) <= BotCommandLimit.MAX_DESCRIPTION, key
+    assert len(t("bot.description")) <= BotDescriptionLimit.MAX_DESCRIPTION_LENGTH
+    assert len(t("bot.short_description")) <= BotDescriptionLimit.MAX_SHORT_DESCRIPTION_LENGTH
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_faq_topics_are_the_same_everywhere_and_render(language):
+    faq = default_faq()
+    topics = faq.topics(language)
+    assert [topic.id for topic in topics] == [topic.id for topic in faq.topics("en")]
+    for topic in topics:
+        assert 1 <= len(topic.button) <= MAX_TOPIC_BUTTON, topic.id
+        answer = topic.answer.format(emergency_contact=Html("Call &lt;hotline&gt;"))
+        plain, _ = parse_html(answer)
+        assert utf16_len(plain) <= MessageLimit.MAX_TEXT_LENGTH
+    assert all(load_toml(language, "faq")["topics"][t.id]["questions"] for t in topics)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_cost_of_one_evacuation_is_stated(language):
+    cost = default_faq().topic(language, "cost")
+    assert COST.search(cost.answer)
+    for key in ("about.text", "share.text", "inline.card", "progress.unavailable"):
+        assert COST.search(texts(language)(key, **SAMPLE)), key
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_callback_data_fits_in_64_bytes(language):
+    t = texts(language)
+    markups = [main_menu(t, subscribed=False), main_menu(t, subscribed=True), picker()]
+    for markup in markups:
+        for row in markup.inline_keyboard:
+            for button in row:
+                size = len(button.callback_data.encode())
+                assert 1 <= size <= InlineKeyboardButtonLimit.MAX_CALLBACK_DATA
+    for topic in default_faq().topics(language):
+        assert len(f"faq:{topic.id}".encode()) <= InlineKeyboardButtonLimit.MAX_CALLBACK_DATA
+
+
+def test_arguments_are_escaped_and_numbers_localized():
+    assert "&lt;b&gt;" in texts("en")("language.unknown", code="<b>", available="x")
+    assert texts("de").number(4555) == "4.555"
+    assert texts("ru").number(4555) == "4\xa0555"
+    assert texts("en")("language.unknown", code=Html("<i>x</i>"), available="").count("<i>") == 1

@@ -1,0 +1,171 @@
+"""`python -m tgbot` as a real process: configuration errors, a conversation, a clean stop."""
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+from http import HTTPStatus
+
+import httpx
+import pytest
+
+from tests.conftest import EMERGENCY, TOKEN
+from tests.test_conversation import plain
+from tgbot.settings import LANGUAGES
+from tgbot.web import SECRET_HEADER
+
+START_TIMEOUT = 20.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def bot_env(tmp_path, **settings: str) -> dict[str, str]:
+    """A clean environment: nothing inherited that could configure the bot by accident."""
+    env = {key: value for key, value in os.environ.items() if key in ("PATH", "HOME", "LANG")}
+    env |= {key.upper(): value for key, value in settings.items()}
+    env["DATABASE_PATH"] = str(tmp_path / "data" / "bot.sqlite3")
+    return env
+
+
+async def run_cli(tmp_path, env: dict[str, str]) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tgbot", cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, stderr = await asyncio.wait_for(process.communicate(), START_TIMEOUT)
+    return process.returncode, stderr.decode()
+
+
+async def test_missing_token_exits_2_with_one_clear_line(tmp_path):
+    code, stderr = await run_cli(tmp_path, bot_env(tmp_path, emergency_contact_text="x"))
+    assert code == 2
+    assert stderr.strip().splitlines() == [
+        "Configuration error: BOT_TOKEN: required setting is missing"
+    ]
+
+
+async def test_a_malformed_token_is_named_but_never_printed(tmp_path):
+    secret = "not-a-token-but-a-secret-anyway"
+    env = bot_env(tmp_path, bot_token=secret, emergency_contact_text="x")
+    code, stderr = await run_cli(tmp_path, env)
+    assert code == 2
+    assert len(stderr.strip().splitlines()) == 1
+    assert "BOT_TOKEN" in stderr
+    assert secret not in stderr
+
+
+@pytest.mark.parametrize(
+    ("settings", "named"),
+    [
+        ({"mode": "webhook"}, "WEBHOOK_URL"),
+        ({"mode": "webhook", "webhook_url": "https://x.example/hook"}, "WEBHOOK_SECRET"),
+        ({"webhook_url": "http://plain.example/hook"}, "WEBHOOK_URL"),
+        ({"default_language": "it"}, "DEFAULT_LANGUAGE"),
+        ({"admin_ids": "12,abc"}, "ADMIN_IDS"),
+        ({"port": "http"}, "PORT"),
+    ],
+)
+async def test_invalid_settings_exit_2_naming_the_setting(tmp_path, settings, named):
+    env = bot_env(tmp_path, bot_token=TOKEN, emergency_contact_text="x", **settings)
+    code, stderr = await run_cli(tmp_path, env)
+    assert code == 2
+    (line,) = stderr.strip().splitlines()
+    assert line.startswith("Configuration error: ") and named in line
+    assert TOKEN not in stderr
+
+
+async def test_the_bot_runs_answers_and_stops_cleanly_on_sigterm(tmp_path, bot_api):
+    port = free_port()
+    env = bot_env(
+        tmp_path,
+        bot_token=TOKEN,
+        emergency_contact_text=EMERGENCY,
+        telegram_api_url=bot_api.root_url,
+        port=str(port),
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tgbot", cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        await bot_api.wait_for_call("deleteWebhook", timeout=START_TIMEOUT)  # polling starts
+        user = bot_api.make_user(41, language_code="ru")
+        bot_api.send_message(user, "/start")
+        assert (await bot_api.wait_for_message(41)).text == plain("ru", "start.greeting")
+
+        async with httpx.AsyncClient() as http:
+            health = await http.get(f"http://127.0.0.1:{port}/healthz")
+        assert health.status_code == HTTPStatus.OK
+
+        # SIGTERM while a reply is on its way: the update was fetched, so it must be answered.
+        bot_api.set_latency(1.0)
+        bot_api.send_message(user, "/help")
+        await bot_api.wait_for_call(
+            "getUpdates", predicate=lambda call: bool(call.result), timeout=START_TIMEOUT
+        )
+        await asyncio.sleep(0.3)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), START_TIMEOUT)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    log = stderr.decode()
+    assert process.returncode == 0, log
+    assert (await bot_api.wait_for_message(41)).text == plain("ru", "help.text")
+    assert "appeal-bot stopped" in log
+    assert TOKEN not in log
+    assert "Traceback" not in log
+    for language in LANGUAGES:
+        assert ("all_private_chats", language) in bot_api.commands
+        assert bot_api.descriptions[language]
+
+
+async def test_webhook_mode_registers_the_secret_and_serves_updates(tmp_path, bot_api):
+    port = free_port()
+    secret = "s3cret_webhook-token"
+    env = bot_env(
+        tmp_path,
+        bot_token=TOKEN,
+        emergency_contact_text=EMERGENCY,
+        telegram_api_url=bot_api.root_url,
+        port=str(port),
+        mode="webhook",
+        webhook_url="https://bot.example/telegram/webhook",
+        webhook_secret=secret,
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tgbot", cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        await bot_api.wait_for_call("setWebhook", timeout=START_TIMEOUT)
+        assert (bot_api.webhook_url, bot_api.webhook_secret) == (env["WEBHOOK_URL"], secret)
+        user = bot_api.make_user(42, language_code="es")
+        update = bot_api.send_message(user, "/help")  # also makes the chat known to the fake
+        url = f"http://127.0.0.1:{port}/telegram/webhook"
+        async with httpx.AsyncClient() as http:
+            for _ in range(50):  # the HTTP server starts right after setWebhook
+                try:
+                    refused = await http.post(url, json=update)
+                    break
+                except httpx.ConnectError:
+                    await asyncio.sleep(0.1)
+            accepted = await http.post(url, json=update, headers={SECRET_HEADER: secret})
+        assert refused.status_code == HTTPStatus.FORBIDDEN
+        assert accepted.status_code == HTTPStatus.OK
+        assert (await bot_api.wait_for_message(42)).text == plain("es", "help.text")
+        process.send_signal(signal.SIGINT)
+        _, stderr = await asyncio.wait_for(process.communicate(), START_TIMEOUT)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == 0, stderr.decode()
+    assert len(bot_api.sent_messages(42)) == 1
+    assert bot_api.calls_to("getUpdates") == []
