@@ -75,7 +75,8 @@ async def test_invalid_settings_exit_2_naming_the_setting(tmp_path, settings, na
     code, stderr = await run_cli(tmp_path, env)
     assert code == 2
     (line,) = stderr.strip().splitlines()
-    assert line.startswith("Configuration error: ") and named in line
+    assert line.startswith("Configuration error: ")
+    assert named in line
     assert TOKEN not in stderr
 
 

@@ -62,8 +62,7 @@ class DangerPhrases:
         message = [self.vocabulary.resolve(stem(word, self.language, True)) for word in found]
         present = set(message)
         return any(
-            set(phrase) <= present and _occurs_in_order(phrase, message)
-            for phrase in self.phrases
+            set(phrase) <= present and _occurs_in_order(phrase, message) for phrase in self.phrases
         )
 
 
