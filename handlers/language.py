@@ -55,7 +55,8 @@ async def language_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         t = await user_texts(update.effective_user, context)
         available = ", ".join(f"{texts(c)('language.name')} ({c})" for c in LANGUAGES)
         await update.effective_message.reply_text(
-            t("language.unknown", code=code[:32], available=available), reply_markup=picker()
+            t("language.unknown", code=code[:32], available=available, count=len(LANGUAGES)),
+            reply_markup=picker(),
         )
         return
     await choose(update, context, language)

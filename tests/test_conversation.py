@@ -87,8 +87,10 @@ async def test_language_shortcut_accepts_codes_and_names(bot, argument):
 async def test_unknown_language_is_explained_with_the_picker(bot):
     user = bot.api.make_user(5, language_code="de")
     reply = await say(bot, user, "/language <b>klingon</b>")
-    assert "<b>klingon</b>" in reply.text  # echoed as text, escaped in HTML
-    assert reply.text.startswith(plain("de", "language.unknown", code="x", available="y")[:10])
+    available = ", ".join(f"{texts(c)('language.name')} ({c})" for c in LANGUAGES)
+    expected = plain("de", "language.unknown", code="<b>klingon</b>", available=available, count=5)
+    assert reply.text == expected  # the tags arrive as text: escaped in the HTML
+    assert "5 Sprachen" in reply.text
     assert button_data(reply)[0] == "lang:en"
     assert await bot.storage.users.get(5) is None
 

@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from babel import Locale
 from telegram.constants import (
     BotCommandLimit,
     BotDescriptionLimit,
@@ -22,7 +23,7 @@ SAMPLE = {
     "code": "xx <b>&",
     "available": "English (en), Русский (ru)",
     "link": "https://t.me/AppealBot",
-    "count": 3,
+    "count": 5,
 }
 MAX_TOPIC_BUTTON = 30
 COST = re.compile(r"4[\s,.\u00a0\u202f]?555")
@@ -102,8 +103,36 @@ def test_callback_data_fits_in_64_bytes(language):
         assert len(f"faq:{topic.id}".encode()) <= InlineKeyboardButtonLimit.MAX_CALLBACK_DATA
 
 
-def test_arguments_are_escaped_and_numbers_localized():
-    assert "&lt;b&gt;" in texts("en")("language.unknown", code="<b>", available="x")
-    assert texts("de").number(4555) == "4.555"
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_plural_messages_have_every_form_the_language_needs(language):
+    needed = Locale.parse(language).plural_form.tags | {"other"}
+    plurals = {key: m for key, m in catalog(language).items() if isinstance(m, dict)}
+    assert plurals  # the catalog does use plurals
+    for key, message in plurals.items():
+        assert set(message) == needed, key
+
+
+@pytest.mark.parametrize(
+    ("language", "count", "expected"),
+    [
+        ("ru", 1, "1 языке"),
+        ("ru", 3, "3 языках"),
+        ("ru", 5, "5 языках"),
+        ("ru", 21, "21 языке"),
+        ("en", 1, "1 language:"),
+        ("en", 5, "5 languages"),
+        ("de", 1000, "1.000 Sprachen"),
+        ("fr", 1, "1\u00a0langue\u00a0:"),
+        ("es", 2, "2 idiomas"),
+    ],
+)
+def test_plurals_and_numbers_follow_the_language(language, count, expected):
+    text = texts(language)("language.unknown", code="xx", available="-", count=count)
+    assert expected in text
+
+
+def test_arguments_are_escaped_unless_marked_as_html():
+    t = texts("en")
+    assert "&lt;b&gt;" in t("language.unknown", code="<b>", available="x", count=5)
+    assert t("language.unknown", code=Html("<i>x</i>"), available="", count=5).count("<i>") == 1
     assert texts("ru").number(4555) == "4\xa0555"
-    assert texts("en")("language.unknown", code=Html("<i>x</i>"), available="").count("<i>") == 1
