@@ -6,6 +6,7 @@ from telegram.ext import CallbackContext, filters
 
 from tgbot.i18n import Texts, supported_language, texts
 from tgbot.services import services
+from tgbot.settings import Settings
 
 PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 """New messages in private chats; edits and channel posts are left alone."""
@@ -25,21 +26,24 @@ async def user_texts(user: User | None, context: CallbackContext) -> Texts:
     A subscriber who never chose a language gets news in their client's language, so a change
     of the client's language is written through to their stored row.
     """
-    settings = services(context).settings
-    client_language = (
-        supported_language(user.language_code if user else None) or settings.default_language
-    )
+    client = client_language(user, services(context).settings)
     if user is None:
-        return texts(client_language)
+        return texts(client)
     users = services(context).storage.users
     record = await users.get(user.id)
     if record is None:
-        return texts(client_language)
+        return texts(client)
     if record.language_chosen:
         return texts(record.language)
-    if record.language != client_language:
-        await users.follow_client_language(user.id, client_language)
-    return texts(client_language)
+    if record.language != client:
+        await users.follow_client_language(user.id, client)
+    return texts(client)
+
+
+def client_language(user: User | None, settings: Settings) -> str:
+    """The Telegram client's language when supported, else the configured default."""
+    code = user.language_code if user else None
+    return supported_language(code) or settings.default_language
 
 
 async def is_subscribed(user: User, context: CallbackContext) -> bool:

@@ -6,7 +6,9 @@ from telegram import Update
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, ContextTypes
 
-from handlers.common import is_private, user_texts
+from handlers.common import client_language, is_private, user_texts
+from tgbot.i18n import texts
+from tgbot.services import services
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,9 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         return  # the user blocked the bot: an apology would fail the same way
     try:
         t = await user_texts(update.effective_user, context)
+    except Exception:  # the failure may be the database itself: apologise all the same
+        t = texts(client_language(update.effective_user, services(context).settings))
+    try:
         await context.bot.send_message(update.effective_chat.id, t("error.generic"))
     except (TelegramError, OSError) as error:
         log.warning("could not send the error notice: %s", type(error).__name__)

@@ -3,10 +3,12 @@
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
     Application,
+    ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
@@ -55,7 +57,20 @@ async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await update.callback_query.answer(t("error.stale_button"))
 
 
+async def button_without_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Every feature replies next to the button's message; without one the tap is stale.
+
+    Telegram omits the message for buttons under inline-mode messages and for messages too
+    old to be accessible. Runs before the features and stops them.
+    """
+    query = update.callback_query
+    if query is not None and (query.message is None or not query.message.is_accessible):
+        await stale_button(update, context)
+        raise ApplicationHandlerStop
+
+
 def register(application: Application) -> None:
+    application.add_handler(TypeHandler(Update, button_without_message), group=-1)
     application.add_handler(CommandHandler(COMMANDS, group_command, filters=GROUPS))
     application.add_handler(MessageHandler(PRIVATE & filters.COMMAND, unknown_command))
     application.add_handler(

@@ -131,3 +131,31 @@ async def test_menu_buttons_are_ordered_and_use_short_callback_data(bot):
     user = bot.api.make_user(29, language_code="en")
     menu = await say(bot, user, "/start")
     assert all(len(data.encode()) <= 64 for data in button_data(menu))
+
+
+async def test_buttons_without_an_accessible_message_get_a_notice(bot, errors):
+    user = bot.api.make_user(30, language_code="fr")
+    bot.api.send_update(
+        {"callback_query": {"from": user, "inline_message_id": "AAA", "chat_instance": "1",
+                            "data": "menu:about"}}
+    )  # fmt: skip
+    call = await bot.api.wait_for_call("answerCallbackQuery")
+    assert call.params["text"] == texts("fr")("error.stale_button")
+    old = {"chat": {"id": 30, "type": "private"}, "message_id": 5, "date": 0}
+    bot.api.send_update(
+        {"callback_query": {"from": user, "message": old, "chat_instance": "1", "data": "faq:cost"}}
+    )
+    call = await bot.api.wait_for_call("answerCallbackQuery")
+    assert call.params["text"] == texts("fr")("error.stale_button")
+    assert bot.api.sent_messages(30) == []
+
+
+async def test_the_user_hears_of_a_failure_even_when_the_database_is_gone(bot, caplog):
+    caplog.set_level(logging.WARNING)
+    user = bot.api.make_user(31, language_code="de")
+    await bot.storage.close()
+    bot.api.send_message(user, "/start")
+    notice = await bot.api.wait_for_message(31)
+    assert notice.text == plain("de", "error.generic")
+    (error,) = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert "unhandled" in error.getMessage()
