@@ -1,8 +1,10 @@
 """Pieces every conversation handler uses: the user's language, menus, callback data."""
 
+from collections.abc import Awaitable, Callable
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update, User
 from telegram.constants import ChatType
-from telegram.ext import CallbackContext, filters
+from telegram.ext import CallbackContext, ContextTypes, filters
 
 from tgbot.i18n import Texts, supported_language, texts
 from tgbot.services import services
@@ -44,6 +46,19 @@ def client_language(user: User | None, settings: Settings) -> str:
     """The Telegram client's language when supported, else the configured default."""
     code = user.language_code if user else None
     return supported_language(code) or settings.default_language
+
+
+Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
+
+
+def replies_with(key: str) -> Callback:
+    """A handler that answers with one message of the catalog, in the user's language."""
+
+    async def reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        t = await user_texts(update.effective_user, context)
+        await update.effective_message.reply_text(t(key))
+
+    return reply
 
 
 async def is_subscribed(user: User, context: CallbackContext) -> bool:

@@ -12,7 +12,7 @@ from telegram.ext import (
     filters,
 )
 
-from handlers.common import GROUPS, PRIVATE, user_texts
+from handlers.common import GROUPS, PRIVATE, replies_with, user_texts
 from handlers.share import bot_link
 
 # Commands this bot answers; in a group it only points people to a private chat.
@@ -31,15 +31,8 @@ COMMANDS = (
 )
 
 
-async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    t = await user_texts(update.effective_user, context)
-    await update.effective_message.reply_text(t("error.unknown_command"))
-
-
-async def unsupported_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Stickers, photos, voice and the like: say what the bot can read."""
-    t = await user_texts(update.effective_user, context)
-    await update.effective_message.reply_text(t("error.unsupported"))
+unknown_command = replies_with("error.unknown_command")
+unsupported_message = replies_with("error.unsupported")  # stickers, photos, voice, ...
 
 
 async def group_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

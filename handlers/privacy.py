@@ -3,14 +3,10 @@
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from handlers.common import PRIVATE, callback, user_texts
+from handlers.common import PRIVATE, callback, replies_with, user_texts
 from tgbot.services import services
 
-
-async def privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """What the bot keeps about people."""
-    t = await user_texts(update.effective_user, context)
-    await update.effective_message.reply_text(t("privacy.text"))
+privacy = replies_with("privacy.text")
 
 
 async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

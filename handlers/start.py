@@ -4,19 +4,10 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from handlers import donations, language, privacy, questions, share, subscription
-from handlers.common import PRIVATE, is_subscribed, main_menu, user_texts
+from handlers.common import PRIVATE, is_subscribed, main_menu, replies_with, user_texts
 
-
-async def about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """What the appeal is and who runs it."""
-    t = await user_texts(update.effective_user, context)
-    await update.effective_message.reply_text(t("about.text"))
-
-
-async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """List what the bot can do."""
-    t = await user_texts(update.effective_user, context)
-    await update.effective_message.reply_text(t("help.text"))
+about = replies_with("about.text")
+help_command = replies_with("help.text")
 
 
 async def send_menu(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -5,6 +5,8 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
 from http import HTTPStatus
 
 import httpx
@@ -32,11 +34,47 @@ def bot_env(tmp_path, **settings: str) -> dict[str, str]:
     return env
 
 
-async def run_cli(tmp_path, env: dict[str, str]) -> tuple[int, str]:
-    process = await asyncio.create_subprocess_exec(
+def live_env(tmp_path, bot_api, port: int, **settings: str) -> dict[str, str]:
+    """Settings for a bot that talks to the fake Bot API and serves HTTP on `port`."""
+    return bot_env(
+        tmp_path,
+        bot_token=TOKEN,
+        emergency_contact_text=EMERGENCY,
+        telegram_api_url=bot_api.root_url,
+        port=str(port),
+        **settings,
+    )
+
+
+def spawn(tmp_path, env: dict[str, str]) -> Awaitable[asyncio.subprocess.Process]:
+    """`python -m tgbot` in `tmp_path`, so no `.env` of the checkout is read."""
+    return asyncio.create_subprocess_exec(
         sys.executable, "-m", "tgbot", cwd=tmp_path, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
+
+
+@asynccontextmanager
+async def running(tmp_path, env: dict[str, str]) -> AsyncIterator[asyncio.subprocess.Process]:
+    """The bot as a process, killed at the end if the test did not stop it."""
+    process = await spawn(tmp_path, env)
+    try:
+        yield process
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+async def stop(process: asyncio.subprocess.Process, signum: int) -> str:
+    """Send `signum` and return what the process logged until it exited."""
+    process.send_signal(signum)
+    _, stderr = await asyncio.wait_for(process.communicate(), START_TIMEOUT)
+    return stderr.decode()
+
+
+async def run_cli(tmp_path, env: dict[str, str]) -> tuple[int, str]:
+    process = await spawn(tmp_path, env)
     _, stderr = await asyncio.wait_for(process.communicate(), START_TIMEOUT)
     return process.returncode, stderr.decode()
 
@@ -82,18 +120,8 @@ async def test_invalid_settings_exit_2_naming_the_setting(tmp_path, settings, na
 
 async def test_the_bot_runs_answers_and_stops_cleanly_on_sigterm(tmp_path, bot_api):
     port = free_port()
-    env = bot_env(
-        tmp_path,
-        bot_token=TOKEN,
-        emergency_contact_text=EMERGENCY,
-        telegram_api_url=bot_api.root_url,
-        port=str(port),
-    )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tgbot", cwd=tmp_path, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    try:
+    env = live_env(tmp_path, bot_api, port)
+    async with running(tmp_path, env) as process:
         await bot_api.wait_for_call("deleteWebhook", timeout=START_TIMEOUT)  # polling starts
         user = bot_api.make_user(41, language_code="ru")
         bot_api.send_message(user, "/start")
@@ -110,13 +138,7 @@ async def test_the_bot_runs_answers_and_stops_cleanly_on_sigterm(tmp_path, bot_a
             "getUpdates", predicate=lambda call: bool(call.result), timeout=START_TIMEOUT
         )
         await asyncio.sleep(0.3)
-        process.send_signal(signal.SIGTERM)
-        _, stderr = await asyncio.wait_for(process.communicate(), START_TIMEOUT)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    log = stderr.decode()
+        log = await stop(process, signal.SIGTERM)
     assert process.returncode == 0, log
     assert (await bot_api.wait_for_message(41)).text == plain("ru", "help.text")
     assert "appeal-bot stopped" in log
@@ -130,21 +152,15 @@ async def test_the_bot_runs_answers_and_stops_cleanly_on_sigterm(tmp_path, bot_a
 async def test_webhook_mode_registers_the_secret_and_serves_updates(tmp_path, bot_api):
     port = free_port()
     secret = "s3cret_webhook-token"
-    env = bot_env(
+    env = live_env(
         tmp_path,
-        bot_token=TOKEN,
-        emergency_contact_text=EMERGENCY,
-        telegram_api_url=bot_api.root_url,
-        port=str(port),
+        bot_api,
+        port,
         mode="webhook",
         webhook_url="https://bot.example/telegram/webhook",
         webhook_secret=secret,
     )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tgbot", cwd=tmp_path, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    try:
+    async with running(tmp_path, env) as process:
         await bot_api.wait_for_call("setWebhook", timeout=START_TIMEOUT)
         assert (bot_api.webhook_url, bot_api.webhook_secret) == (env["WEBHOOK_URL"], secret)
         user = bot_api.make_user(42, language_code="es")
@@ -161,12 +177,7 @@ async def test_webhook_mode_registers_the_secret_and_serves_updates(tmp_path, bo
         assert refused.status_code == HTTPStatus.FORBIDDEN
         assert accepted.status_code == HTTPStatus.OK
         assert (await bot_api.wait_for_message(42)).text == plain("es", "help.text")
-        process.send_signal(signal.SIGINT)
-        _, stderr = await asyncio.wait_for(process.communicate(), START_TIMEOUT)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    assert process.returncode == 0, stderr.decode()
+        log = await stop(process, signal.SIGINT)
+    assert process.returncode == 0, log
     assert len(bot_api.sent_messages(42)) == 1
     assert bot_api.calls_to("getUpdates") == []
