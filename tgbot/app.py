@@ -5,6 +5,7 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, Defaults
 
 import handlers
+from tgbot.ordering import PerUserOrder
 from tgbot.services import Services
 
 GET_UPDATES_TIMEOUT = 30
@@ -26,6 +27,7 @@ def build_application(services: Services, *, polling: bool) -> Application:
             )
         )
         .get_updates_read_timeout(GET_UPDATES_TIMEOUT + 10)
+        .concurrent_updates(PerUserOrder())
     )
     if not polling:
         builder = builder.updater(None)
