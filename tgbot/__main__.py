@@ -6,7 +6,7 @@ import sys
 
 from tgbot import __version__
 from tgbot.logs import setup_logging
-from tgbot.settings import SettingsError, load_settings
+from tgbot.settings import Settings, SettingsError, load_settings
 from tgbot.storage import DatabaseError
 
 EXIT_CONFIG = 2
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _secrets(settings) -> list[str]:
+def _secrets(settings: Settings) -> list[str]:
     values = [settings.bot_token, settings.webhook_secret]
     return [value.get_secret_value() for value in values if value is not None]
 

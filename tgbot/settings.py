@@ -108,9 +108,6 @@ class Settings(BaseSettings):
         localized: str | None = getattr(self, f"emergency_contact_text_{language}", None)
         return localized or self.emergency_contact_text
 
-    def is_admin(self, user_id: int) -> bool:
-        return user_id in self.admin_ids
-
 
 def _describe(error: dict) -> str:
     """One error as `SETTING: problem`, without the offending value."""
