@@ -3,6 +3,7 @@
 from telegram.ext import Application
 
 from handlers import (
+    admin,
     donations,
     errors,
     fallback,
@@ -14,7 +15,7 @@ from handlers import (
     subscription,
 )
 
-FEATURES = (start, language, donations, subscription, share, privacy, questions)
+FEATURES = (start, language, donations, subscription, share, privacy, admin, questions)
 
 
 def register(application: Application) -> None:

@@ -1,17 +1,290 @@
-"""/donate and /progress.
+"""Giving: /donate with its amount buttons, payment links, /progress, and thanking donors."""
 
-Online payments are not configured in this version of the bot, so both explain that honestly
-instead of showing a payment link or a total that does not exist.
-"""
+import logging
+from decimal import Decimal
 
-from telegram.ext import Application, CommandHandler
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from handlers.common import PRIVATE, replies_with
+from handlers.common import PRIVATE, callback, replies_with, user_texts
+from tgbot.i18n import Html, Texts, texts
+from tgbot.payments.gateway import PaymentsUnavailable
+from tgbot.payments.money import (
+    STRIPE_MINIMUM,
+    AmountError,
+    AmountProblem,
+    Money,
+    check_limits,
+    parse_amount,
+)
+from tgbot.payments.progress import Progress, share_of_evacuation
+from tgbot.payments.service import Link, StartProblem
+from tgbot.services import Services, services
+from tgbot.settings import CURRENCIES
 
-donate = replies_with("donate.unavailable")
-progress = replies_with("progress.unavailable")
+log = logging.getLogger(__name__)
+
+DEFAULT_CURRENCY = {"en": "usd", "ru": "usd", "de": "eur", "fr": "eur", "es": "eur"}
+AWAITING_AMOUNT = "donation_currency"
+"""user_data key while the bot waits for a typed amount after "Other amount"."""
+BAR_CELLS = 10
+
+not_configured = replies_with("donate.unavailable")
+
+
+def amount_keyboard(
+    t: Texts, context: ContextTypes.DEFAULT_TYPE, currency: str
+) -> InlineKeyboardMarkup:
+    """Preset amounts in `currency`, "Other amount", and the currencies to switch to."""
+    settings = services(context).settings
+    presets = [
+        InlineKeyboardButton(
+            t.money(money), callback_data=callback("don", f"pay:{currency}:{money.minor}")
+        )
+        for money in (Money.from_major(major, currency) for major in settings.presets(currency))
+    ]
+    other = InlineKeyboardButton(
+        t("donate.other_button"), callback_data=callback("don", f"other:{currency}")
+    )
+    switch = [
+        InlineKeyboardButton(
+            f"✓ {code.upper()}" if code == currency else code.upper(),
+            callback_data=callback("don", "keep" if code == currency else f"cur:{code}"),
+        )
+        for code in CURRENCIES
+    ]
+    return InlineKeyboardMarkup([presets[:3], presets[3:], [other], switch])
+
+
+async def donate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """`/donate` offers amounts; `/donate 25 EUR` goes straight to the payment link."""
+    if services(context).payments is None:
+        await not_configured(update, context)
+        return
+    t = await user_texts(update.effective_user, context)
+    typed = " ".join(context.args or ()) if update.callback_query is None else ""
+    if typed:
+        await pay_typed(update, context, t, typed, DEFAULT_CURRENCY[t.language])
+        return
+    await update.effective_message.reply_text(
+        t("donate.choose"),
+        reply_markup=amount_keyboard(t, context, DEFAULT_CURRENCY[t.language]),
+    )
+
+
+async def pay_typed(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, t: Texts, typed: str, currency: str
+) -> None:
+    maximum = services(context).settings.max_donation
+    try:
+        money = parse_amount(typed, currency, maximum)
+    except AmountError as error:
+        await update.effective_message.reply_text(refusal(t, error, maximum))
+        return
+    await send_link(update, context, t, money)
+
+
+def refusal(t: Texts, error: AmountError, maximum: Decimal) -> str:
+    """Why an amount was refused, with the limit that applies in its currency."""
+    currency = error.currency or "usd"
+    limits = {
+        AmountProblem.BELOW_MINIMUM: {"minimum": Money(STRIPE_MINIMUM[currency], currency)},
+        AmountProblem.ABOVE_MAXIMUM: {"maximum": Money.from_major(maximum, currency)},
+    }
+    return t(f"amount.{error.problem.value}", **limits.get(error.problem, {}))
+
+
+async def send_link(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, t: Texts, money: Money
+) -> None:
+    """Create (or find again) the Checkout Session and send its link as a button."""
+    result = await services(context).payments.start(
+        update.effective_user.id, t.language, money, t("donate.product_name"), context.bot.username
+    )
+    if isinstance(result, Link):
+        button = InlineKeyboardButton(t("donate.pay_button", amount=money), url=result.url)
+        key = "donate.link_again" if result.reused else "donate.link"
+        await update.effective_message.reply_text(
+            t(key, amount=money), reply_markup=InlineKeyboardMarkup([[button]])
+        )
+    else:
+        key = "donate.rate_limited" if result is StartProblem.RATE_LIMITED else "donate.unreachable"
+        await update.effective_message.reply_text(t(key))
+
+
+async def donation_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Amount, currency and "Other amount" buttons under the /donate message."""
+    query = update.callback_query
+    t = await user_texts(update.effective_user, context)
+    if services(context).payments is None:
+        await query.answer()
+        await not_configured(update, context)
+        return
+    action, _, argument = query.data.removeprefix("don:").partition(":")
+    currency, _, minor = argument.partition(":")
+    if action == "keep" or currency not in CURRENCIES:
+        await query.answer()
+        return
+    await query.answer()
+    if action == "cur":
+        await query.edit_message_reply_markup(amount_keyboard(t, context, currency))
+    elif action == "other":
+        context.user_data[AWAITING_AMOUNT] = currency
+        await update.effective_message.reply_text(
+            t("donate.other_prompt", currency=currency.upper())
+        )
+    elif action == "pay" and minor.isdigit() and len(minor) <= 9:
+        maximum = services(context).settings.max_donation
+        try:
+            money = check_limits(Money(int(minor), currency), maximum)
+        except AmountError as error:
+            await update.effective_message.reply_text(refusal(t, error, maximum))
+            return
+        await send_link(update, context, t, money)
+
+
+async def take_typed_amount(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Texts) -> bool:
+    """Read a message as the amount asked for after "Other amount"; False if it is not one.
+
+    A message without digits is taken as a change of mind: the wait ends and the message is
+    treated as a question.
+    """
+    data = context.application.user_data.get(update.effective_user.id)
+    if not data or AWAITING_AMOUNT not in data:
+        return False
+    text = update.effective_message.text
+    if not any(char.isdigit() for char in text):
+        data.pop(AWAITING_AMOUNT)
+        return False
+    currency = data[AWAITING_AMOUNT]
+    maximum = services(context).settings.max_donation
+    try:
+        money = parse_amount(text, currency, maximum)
+    except AmountError as error:
+        await update.effective_message.reply_text(refusal(t, error, maximum))
+        return True
+    data.pop(AWAITING_AMOUNT)
+    await send_link(update, context, t, money)
+    return True
+
+
+returned_from_checkout = replies_with("donate.returned")
+
+# -- progress ---------------------------------------------------------------------------------
+
+
+def progress_text(t: Texts, progress: Progress) -> str:
+    lines = [t("progress.title"), ""]
+    share = progress.share_of_goal
+    if share is None:
+        lines.append(t("progress.raised", raised=progress.raised))
+    else:
+        percent = t.percent(share, digits=1)
+        lines.append(
+            t(
+                "progress.raised_of_goal",
+                raised=progress.raised,
+                goal=progress.goal,
+                percent=percent,
+            )
+        )
+        filled = min(BAR_CELLS, int(share * BAR_CELLS))
+        lines.append("▓" * filled + "░" * (BAR_CELLS - filled))
+    lines.append(t("progress.donations", count=progress.donations))
+    if progress.evacuations is not None:
+        lines.append(t("progress.evacuations", count=progress.evacuations))
+    if progress.unconverted:
+        amounts = ", ".join(t.money(money) for money in progress.unconverted)
+        lines.append(t("progress.unconverted", amounts=amounts))
+    if progress.uses_rates:
+        lines.append(t("progress.by_rates"))
+    elif progress.uses_settlement:
+        lines.append(t("progress.by_settlement"))
+    return "\n".join(lines)
+
+
+def refresh_button(t: Texts) -> InlineKeyboardMarkup:
+    button = InlineKeyboardButton(t("progress.refresh_button"), callback_data=callback("prog"))
+    return InlineKeyboardMarkup([[button]])
+
+
+async def progress(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Total raised towards the goal, with a button to refresh it in place."""
+    payments = services(context).payments
+    t = await user_texts(update.effective_user, context)
+    if payments is None:
+        await update.effective_message.reply_text(t("progress.unavailable"))
+        return
+    text = progress_text(t, await payments.progress())
+    await update.effective_message.reply_text(text, reply_markup=refresh_button(t))
+
+
+async def refresh_progress(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    payments = services(context).payments
+    t = await user_texts(update.effective_user, context)
+    await query.answer()
+    if payments is None:
+        return
+    text = progress_text(t, await payments.progress())
+    try:
+        await query.edit_message_text(text, reply_markup=refresh_button(t))
+    except BadRequest as error:
+        if "not modified" not in error.message:
+            raise
+
+
+# -- after a payment --------------------------------------------------------------------------
+
+
+def impact(t: Texts, gift: Money, settled: Money | None, services_: Services) -> str:
+    share = share_of_evacuation(gift, services_.payments.converter, settled)
+    if share is None:
+        return ""
+    if share >= 1:
+        return t("donate.impact_people", count=int(share))
+    return t("donate.impact_share", share=t.percent(share, digits=1 if share >= 0.01 else 2))
+
+
+async def send_thanks(bot: Bot, services_: Services) -> int:
+    """Thank every donor who is owed it, once; returns how many were sent."""
+    sent = 0
+    for owed in await services_.storage.donations.claim_thanks():
+        t = texts(owed.language)
+        gift = Money(owed.amount, owed.currency)
+        settled = (
+            Money(owed.settled_amount, owed.settled_currency) if owed.settled_currency else None
+        )
+        buttons = [InlineKeyboardButton(t("donate.share_button"), switch_inline_query="")]
+        record = await services_.storage.users.get(owed.user_id)
+        if record is None or not record.subscribed:
+            buttons.append(
+                InlineKeyboardButton(t("donate.news_button"), callback_data=callback("sub", "on"))
+            )
+        text = t("donate.thanks", amount=gift, impact=Html(impact(t, gift, settled, services_)))
+        try:
+            await bot.send_message(
+                owed.user_id, text, reply_markup=InlineKeyboardMarkup([[b] for b in buttons])
+            )
+            sent += 1
+        except TelegramError as error:  # blocked, deleted account: nothing to retry
+            log.warning("could not send a thank-you: %s", type(error).__name__)
+        await services_.storage.donations.mark_thanked(owed.session_id)
+    return sent
+
+
+async def after_payments(bot: Bot, services_: Services) -> None:
+    """Fill in settled amounts, then thank new donors; run after events are applied."""
+    try:
+        await services_.payments.settle_pending()
+    except PaymentsUnavailable as error:
+        log.warning("could not read settlements from Stripe: %s", error)
+    await send_thanks(bot, services_)
 
 
 def register(application: Application) -> None:
     application.add_handler(CommandHandler("donate", donate, filters=PRIVATE))
     application.add_handler(CommandHandler("progress", progress, filters=PRIVATE))
+    application.add_handler(CallbackQueryHandler(donation_button, pattern=r"^don:"))
+    application.add_handler(CallbackQueryHandler(refresh_progress, pattern=r"^prog:$"))

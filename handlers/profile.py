@@ -5,23 +5,26 @@ falls back to the one without a language code, which is set in the default langu
 """
 
 import logging
+from collections.abc import Iterable
 
-from telegram import Bot, BotCommand, BotCommandScopeAllPrivateChats
+from telegram import Bot, BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
 from telegram.error import TelegramError
 
+from handlers.admin import ADMIN_COMMANDS
 from handlers.fallback import COMMANDS
-from tgbot.i18n import texts
+from tgbot.i18n import Texts, texts
 from tgbot.settings import LANGUAGES
 
 log = logging.getLogger(__name__)
 
 
-async def publish_profile(bot: Bot, default_language: str) -> bool:
+async def publish_profile(bot: Bot, default_language: str, admin_ids: Iterable[int]) -> bool:
     """Set commands and descriptions per language; returns False if any call failed.
 
-    A failure is logged as a warning and not raised: an outdated menu must not stop the bot.
+    Admins also see the admin commands, in their own chats only. A failure is logged as a
+    warning and not raised: an outdated menu must not stop the bot.
     """
-    ok = True
+    ok = await _publish_admin_commands(bot, texts(default_language), admin_ids)
     for language in (*LANGUAGES, None):
         t = texts(language or default_language)
         try:
@@ -38,5 +41,17 @@ async def publish_profile(bot: Bot, default_language: str) -> bool:
                 language or "(default)",
                 type(error).__name__,
             )
+            ok = False
+    return ok
+
+
+async def _publish_admin_commands(bot: Bot, t: Texts, admin_ids: Iterable[int]) -> bool:
+    commands = [BotCommand(c, t(f"commands.{c}")) for c in (*COMMANDS, *ADMIN_COMMANDS)]
+    ok = True
+    for admin_id in admin_ids:
+        try:
+            await bot.set_my_commands(commands, scope=BotCommandScopeChat(admin_id))
+        except (TelegramError, OSError) as error:  # e.g. the admin has not started the bot
+            log.warning("could not publish the admin commands: %s", type(error).__name__)
             ok = False
     return ok

@@ -8,6 +8,7 @@ import html
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
+from handlers import donations
 from handlers.common import PRIVATE, callback, user_texts
 from tgbot.faq import Topic
 from tgbot.i18n import Html, Texts
@@ -40,13 +41,16 @@ def topic_answer(t: Texts, context: ContextTypes.DEFAULT_TYPE, topic: Topic) -> 
 
 
 async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Someone in danger gets the emergency contact at once; anything else is a question."""
+    """Someone in danger gets the emergency contact at once; then an amount the bot asked
+    for; anything else is a question."""
     text = update.effective_message.text
     t = await user_texts(update.effective_user, context)
     if services(context).safety.is_danger(text):
         await update.effective_message.reply_text(
             "\n\n".join((t("safety.intro"), emergency_contact(t, context), t("safety.outro")))
         )
+        return
+    if await donations.take_typed_amount(update, context, t):
         return
     found = services(context).faq.match(text, t.language)
     if found is None:

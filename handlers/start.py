@@ -28,6 +28,7 @@ DEEP_LINKS = {
     "faq": questions.show_topics,
     "share": share.share,
     "privacy": privacy.privacy,
+    "paid": donations.returned_from_checkout,
 }
 
 MENU = {

@@ -1,7 +1,7 @@
 """/subscribe and /unsubscribe: news about the appeal, only for people who opt in."""
 
 from telegram import Update
-from telegram.ext import Application, CommandHandler, ContextTypes
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from handlers.common import PRIVATE, is_subscribed, user_texts
 from tgbot.services import services
@@ -36,6 +36,13 @@ async def toggle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await set_subscription(update, context, subscribed=not subscribed)
 
 
+async def subscribe_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The "Get news" button offered with a thank-you."""
+    await update.callback_query.answer()
+    await subscribe(update, context)
+
+
 def register(application: Application) -> None:
     application.add_handler(CommandHandler("subscribe", subscribe, filters=PRIVATE))
     application.add_handler(CommandHandler("unsubscribe", unsubscribe, filters=PRIVATE))
+    application.add_handler(CallbackQueryHandler(subscribe_button, pattern=r"^sub:on$"))

@@ -59,7 +59,11 @@ def production_logging(caplog):
 class RunningBot:
     api: FakeBotAPI
     application: Application
-    storage: Storage
+    services: Services
+
+    @property
+    def storage(self) -> Storage:
+        return self.services.storage
 
 
 @pytest.fixture
@@ -67,11 +71,12 @@ async def bot(bot_api: FakeBotAPI, make_settings) -> AsyncIterator[RunningBot]:
     """The bot as production runs it in polling mode, against the fake Bot API."""
     settings = make_settings()
     storage = await Storage.open(settings.database_path)
-    application = build_application(Services(settings, storage), polling=True)
+    services = Services(settings, storage)
+    application = build_application(services, polling=True)
     async with application:
         await application.start()
         await application.updater.start_polling(poll_interval=0, timeout=1)
-        yield RunningBot(bot_api, application, storage)
+        yield RunningBot(bot_api, application, services)
         await application.updater.stop()
         await application.stop()
     await storage.close()

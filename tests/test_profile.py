@@ -13,7 +13,7 @@ from tgbot.settings import LANGUAGES
 
 async def test_commands_and_descriptions_are_published_in_every_language(bot_api):
     async with Bot(TOKEN, base_url=bot_api.base_url) as bot:
-        assert await publish_profile(bot, default_language="ru") is True
+        assert await publish_profile(bot, default_language="ru", admin_ids=()) is True
     for language in LANGUAGES:
         commands = bot_api.commands[("all_private_chats", language)]
         assert [c["command"] for c in commands] == list(COMMANDS)
@@ -27,7 +27,7 @@ async def test_a_failure_is_a_warning_and_the_rest_is_still_published(bot_api, c
     caplog.set_level(logging.WARNING)
     bot_api.fail_next("setMyCommands", 500, "Internal Server Error")
     async with Bot(TOKEN, base_url=bot_api.base_url) as bot:
-        assert await publish_profile(bot, default_language="en") is False
+        assert await publish_profile(bot, default_language="en", admin_ids=()) is False
     (warning,) = caplog.records
     assert warning.levelno == logging.WARNING
     assert "language en" in warning.getMessage()

@@ -120,9 +120,9 @@ async def test_unsubscribing_keeps_a_language_choice(storage):
 
 async def test_forget_deletes_the_row(storage):
     await storage.users.choose_language(11, "de")
-    assert await storage.users.forget(11) is True
+    assert await storage.forget(11) is True
     assert await storage.users.get(11) is None
-    assert await storage.users.forget(11) is False
+    assert await storage.forget(11) is False
 
 
 async def test_hostile_text_is_stored_as_data(storage):

@@ -23,8 +23,9 @@ async def webhook_bot(bot_api, make_settings):
         mode="webhook", webhook_url="https://bot.example/telegram/webhook", webhook_secret=SECRET
     )
     storage = await Storage.open(settings.database_path)
-    application = build_application(Services(settings, storage), polling=False)
-    web = create_web_app(application, storage, telegram_secret=SECRET)
+    services = Services(settings, storage)
+    application = build_application(services, polling=False)
+    web = create_web_app(application, services, telegram_secret=SECRET)
     transport = httpx.ASGITransport(app=web)
     async with application, httpx.AsyncClient(transport=transport, base_url="http://bot") as http:
         await application.start()
@@ -121,7 +122,7 @@ async def test_stripe_webhook_asks_stripe_to_retry_while_donations_are_not_confi
 
 
 async def test_polling_mode_serves_no_telegram_webhook(bot, make_settings):
-    web = create_web_app(bot.application, bot.storage, telegram_secret=None)
+    web = create_web_app(bot.application, bot.services, telegram_secret=None)
     transport = httpx.ASGITransport(app=web)
     async with httpx.AsyncClient(transport=transport, base_url="http://bot") as http:
         response = await post_update(http, command_update(1, 33))

@@ -19,26 +19,53 @@ def main(argv: list[str] | None = None) -> int:
         "environment or a .env file; see .env.example.",
     )
     parser.add_argument("--version", action="version", version=__version__)
-    parser.parse_args(argv)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("run", help="run the bot (the default)")
+    commands.add_parser("reconcile", help="apply Stripe events that webhooks missed, then exit")
+    command = parser.parse_args(argv).command or "run"
     try:
         settings = load_settings()
     except SettingsError as error:
         print(error, file=sys.stderr)
         return EXIT_CONFIG
     setup_logging(settings.log_level, secrets=_secrets(settings))
+    if command == "reconcile" and not settings.donations_enabled:
+        print("Configuration error: STRIPE_SECRET_KEY: required to reconcile", file=sys.stderr)
+        return EXIT_CONFIG
 
-    from tgbot.runner import run  # imported late: configuration errors should answer fast
+    from tgbot import runner  # imported late: configuration errors should answer fast
 
     try:
-        asyncio.run(run(settings))
+        if command == "reconcile":
+            return asyncio.run(_reconcile(settings))
+        asyncio.run(runner.run(settings))
     except DatabaseError as error:
         print(f"Database error: {error}", file=sys.stderr)
         return 1
     return 0
 
 
+async def _reconcile(settings: Settings) -> int:
+    from tgbot import runner
+
+    async with runner.open_services(settings) as services:
+        report = await runner.reconcile_once(services)
+    if report is None:
+        return 1
+    print(
+        f"Read {report.events_read} Stripe events, applied {report.events_applied} new ones."
+        + (" Thank-you messages are due; the running bot sends them." if report.thanks_due else "")
+    )
+    return 0
+
+
 def _secrets(settings: Settings) -> list[str]:
-    values = [settings.bot_token, settings.webhook_secret]
+    values = [
+        settings.bot_token,
+        settings.webhook_secret,
+        settings.stripe_secret_key,
+        settings.stripe_webhook_secret,
+    ]
     return [value.get_secret_value() for value in values if value is not None]
 
 

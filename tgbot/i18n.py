@@ -3,7 +3,7 @@
 A catalog maps dotted keys (`start.greeting`) to strings with `{name}` placeholders. Every
 argument is HTML-escaped unless it is wrapped in `Html`; numbers are formatted for the
 language with Babel, and a table of plural categories (`one`, `few`, `other`, ...) is chosen by
-Babel's plural rules for the `count` argument.
+Babel's plural rules for the `count` argument. `Money` arguments are formatted as currency.
 """
 
 import html
@@ -17,8 +17,9 @@ from importlib.resources import files
 from typing import Any
 
 from babel import Locale
-from babel.numbers import format_decimal
+from babel.numbers import format_currency, format_decimal, format_percent
 
+from tgbot.payments.money import Money
 from tgbot.settings import LANGUAGES
 
 PLURAL_CATEGORIES = frozenset({"zero", "one", "two", "few", "many", "other"})
@@ -79,9 +80,18 @@ class Texts:
     def number(self, value: int | float | Decimal) -> str:
         return format_decimal(value, locale=self.language)
 
+    def money(self, value: Money) -> str:
+        return format_currency(value.major, value.currency.upper(), locale=self.language)
+
+    def percent(self, share: Decimal, digits: int = 0) -> str:
+        """`share` (0.25) as a percentage (25%) with up to `digits` decimals."""
+        return format_percent(share, f"#,##0.{'#' * digits}%", locale=self.language)
+
     def _render(self, value: Any) -> str:
         if isinstance(value, Html):
             return value
+        if isinstance(value, Money):
+            return html.escape(self.money(value))
         if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
             return self.number(value)
         return html.escape(str(value))

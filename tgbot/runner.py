@@ -1,4 +1,4 @@
-"""Running the bot: one event loop for python-telegram-bot, uvicorn and the database.
+"""Running the bot: one event loop for python-telegram-bot, uvicorn, Stripe and the database.
 
 Follows python-telegram-bot's custom-webhook example: `async with application`, start it, serve
 HTTP until a signal arrives, then stop the update source first and the application after it,
@@ -6,16 +6,21 @@ so every update already fetched (and so acknowledged to Telegram) is handled bef
 """
 
 import asyncio
+import contextlib
 import logging
 import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 import uvicorn
 from telegram import Update
+from telegram.ext import Application
 
+from handlers.donations import after_payments
 from handlers.profile import publish_profile
 from tgbot.app import GET_UPDATES_TIMEOUT, build_application
+from tgbot.payments.gateway import PaymentsUnavailable, StripeGateway
+from tgbot.payments.service import DonationService, ReconcileReport
 from tgbot.services import Services
 from tgbot.settings import Settings
 from tgbot.storage import Storage
@@ -44,20 +49,57 @@ def _stop_on_signals(server: uvicorn.Server) -> None:
         loop.add_signal_handler(signum, stop, signum)
 
 
-async def run(settings: Settings) -> None:
-    """Run until SIGINT or SIGTERM."""
+@asynccontextmanager
+async def open_services(settings: Settings) -> AsyncIterator[Services]:
+    """Storage and, when Stripe is configured, the donation service; closed on exit."""
     storage = await Storage.open(settings.database_path)
     try:
-        await _run_with(settings, storage)
+        if settings.stripe_secret_key is None:
+            yield Services(settings, storage)
+            return
+        webhook_secret = settings.stripe_webhook_secret
+        gateway = StripeGateway(
+            settings.stripe_secret_key.get_secret_value(),
+            settings.stripe_api_base,
+            webhook_secret.get_secret_value() if webhook_secret else None,
+        )
+        async with gateway:
+            yield Services(settings, storage, payments=DonationService(settings, storage, gateway))
     finally:
         await storage.close()
 
 
-async def _run_with(settings: Settings, storage: Storage) -> None:
+async def reconcile_once(services: Services) -> ReconcileReport | None:
+    """Apply what Stripe's event list has that webhooks did not bring; None if unreachable."""
+    try:
+        return await services.payments.reconcile()
+    except PaymentsUnavailable as error:
+        log.warning("reconciliation with Stripe failed: %s", error)
+        return None
+
+
+async def _keep_reconciling(application: Application, services: Services) -> None:
+    """Reconcile and thank donors now and every RECONCILE_INTERVAL seconds."""
+    while True:
+        report = await reconcile_once(services)
+        if report is not None and report.events_applied:
+            log.info("reconciliation applied %d missed Stripe events", report.events_applied)
+        await after_payments(application.bot, services)
+        await asyncio.sleep(services.settings.reconcile_interval)
+
+
+async def run(settings: Settings) -> None:
+    """Run until SIGINT or SIGTERM."""
+    async with open_services(settings) as services:
+        await _run_with(services)
+
+
+async def _run_with(services: Services) -> None:
+    settings = services.settings
     polling = settings.mode == "polling"
-    application = build_application(Services(settings, storage), polling=polling)
+    application = build_application(services, polling=polling)
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-    web_app = create_web_app(application, storage, telegram_secret=None if polling else secret)
+    web_app = create_web_app(application, services, telegram_secret=None if polling else secret)
     server = _Server(
         uvicorn.Config(
             web_app,
@@ -71,7 +113,7 @@ async def _run_with(settings: Settings, storage: Storage) -> None:
     _stop_on_signals(server)
     async with application:
         await application.start()
-        await publish_profile(application.bot, settings.default_language)
+        await publish_profile(application.bot, settings.default_language, settings.admin_ids)
         if polling:
             await application.updater.start_polling(
                 timeout=GET_UPDATES_TIMEOUT, allowed_updates=Update.ALL_TYPES
@@ -80,8 +122,15 @@ async def _run_with(settings: Settings, storage: Storage) -> None:
             await application.bot.set_webhook(
                 url=settings.webhook_url, secret_token=secret, allowed_updates=Update.ALL_TYPES
             )
+        reconciler = None
+        if services.payments is not None and settings.reconcile_interval:
+            reconciler = asyncio.create_task(_keep_reconciling(application, services))
         log.info("appeal-bot is running (%s mode) as @%s", settings.mode, application.bot.username)
         await server.serve()
+        if reconciler is not None:
+            reconciler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reconciler
         if polling:
             await application.updater.stop()
         await application.stop()

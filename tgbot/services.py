@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from telegram.ext import CallbackContext
 
 from tgbot.faq import Faq, default_faq
+from tgbot.payments.service import DonationService
 from tgbot.safety import SafetyCheck, default_safety_check
 from tgbot.settings import Settings
 from tgbot.storage import Storage
@@ -18,6 +19,8 @@ class Services:
     storage: Storage
     faq: Faq = field(default_factory=default_faq)
     safety: SafetyCheck = field(default_factory=default_safety_check)
+    payments: DonationService | None = None
+    """None when Stripe is not configured."""
 
     def attach(self, bot_data: dict) -> None:
         bot_data[_KEY] = self

@@ -5,6 +5,7 @@ setting and never echoes its value, so a mistyped token is not printed to a term
 """
 
 import re
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -13,9 +14,17 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 LANGUAGES: tuple[str, ...] = ("en", "ru", "de", "fr", "es")
 Language = Literal["en", "ru", "de", "fr", "es"]
+CURRENCIES: tuple[str, ...] = ("usd", "eur", "gbp")
+Currency = Literal["usd", "eur", "gbp"]
+STRIPE_MAX_MAJOR_UNITS = Decimal("999999.99")
+"""Stripe refuses amounts above 99,999,999 minor units."""
 
 _TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{1,100}$")
 _SECRET_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+
+_DEFAULT_PRESETS = (Decimal(10), Decimal(25), Decimal(50), Decimal(100))
+_URL_RE = re.compile(r"https?://[^\s/]+(/[^\s]*)?")
 
 
 class SettingsError(Exception):
@@ -47,6 +56,21 @@ class Settings(BaseSettings):
     emergency_contact_text_es: str | None = Field(default=None, max_length=1000)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    stripe_secret_key: SecretStr | None = None
+    stripe_webhook_secret: SecretStr | None = None
+    stripe_api_base: str = "https://api.stripe.com"
+    goal_amount: Decimal | None = Field(default=None, gt=0, max_digits=12, decimal_places=2)
+    goal_currency: Currency = "usd"
+    donation_presets_usd: Annotated[tuple[Decimal, ...], NoDecode] = _DEFAULT_PRESETS
+    donation_presets_eur: Annotated[tuple[Decimal, ...], NoDecode] = _DEFAULT_PRESETS
+    donation_presets_gbp: Annotated[tuple[Decimal, ...], NoDecode] = _DEFAULT_PRESETS
+    max_donation: Decimal = Field(default=Decimal(10000), gt=0, le=STRIPE_MAX_MAJOR_UNITS)
+    exchange_rates: Annotated[dict[str, Decimal], NoDecode] = {}
+    donation_success_url: str | None = None
+    donation_cancel_url: str | None = None
+    donation_sessions_per_hour: int = Field(default=10, ge=1, le=1000)
+    reconcile_interval: int = Field(default=600, ge=0)
+
     @field_validator("bot_token")
     @classmethod
     def _token_shape(cls, value: SecretStr) -> SecretStr:
@@ -64,12 +88,49 @@ class Settings(BaseSettings):
             return frozenset(int(part) for part in parts)
         return value
 
-    @field_validator("telegram_api_url")
+    @field_validator("telegram_api_url", "stripe_api_base")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", value):
-            raise ValueError("must be an http(s) URL such as https://api.telegram.org")
+        if not _URL_RE.fullmatch(value):
+            raise ValueError("must be an http(s) URL such as https://api.example.com")
         return value.rstrip("/")
+
+    @field_validator("donation_success_url", "donation_cancel_url")
+    @classmethod
+    def _optional_http_url(cls, value: str | None) -> str | None:
+        if value is not None and not _URL_RE.fullmatch(value):
+            raise ValueError("must be an http(s) URL")
+        return value
+
+    @field_validator("goal_currency", mode="before")
+    @classmethod
+    def _lowercase_currency(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator(
+        "donation_presets_usd", "donation_presets_eur", "donation_presets_gbp", mode="before"
+    )
+    @classmethod
+    def _split_amounts(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        parts = [part.strip() for part in value.split(",") if part.strip()]
+        if not 1 <= len(parts) <= 6 or not all(re.fullmatch(r"\d{1,6}", p) for p in parts):
+            raise ValueError("must be 1 to 6 comma-separated whole amounts, e.g. 10,25,50,100")
+        return tuple(Decimal(part) for part in parts)
+
+    @field_validator("exchange_rates", mode="before")
+    @classmethod
+    def _parse_rates(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        rates: dict[str, Decimal] = {}
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            match = re.fullmatch(r"(usd|eur|gbp)\s*=\s*(\d{1,6}(?:\.\d{1,8})?)", part.lower())
+            if match is None or Decimal(match[2]) == 0:
+                raise ValueError("must look like EUR=1.08,GBP=1.27 (units of GOAL_CURRENCY)")
+            rates[match[1]] = Decimal(match[2])
+        return rates
 
     @field_validator("webhook_url")
     @classmethod
@@ -86,13 +147,26 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _webhook_needs_url_and_secret(self) -> "Settings":
+    def _required_together(self) -> "Settings":
         if self.mode == "webhook":
             if self.webhook_url is None:
                 raise ValueError("WEBHOOK_URL: required when MODE=webhook")
             if self.webhook_secret is None:
                 raise ValueError("WEBHOOK_SECRET: required when MODE=webhook")
+        if self.stripe_webhook_secret is not None and self.stripe_secret_key is None:
+            raise ValueError("STRIPE_SECRET_KEY: required when STRIPE_WEBHOOK_SECRET is set")
+        for currency in CURRENCIES:
+            if max(self.presets(currency)) > self.max_donation:
+                raise ValueError(f"DONATION_PRESETS_{currency.upper()}: above MAX_DONATION")
         return self
+
+    @property
+    def donations_enabled(self) -> bool:
+        return self.stripe_secret_key is not None
+
+    def presets(self, currency: str) -> tuple[Decimal, ...]:
+        """Preset amounts offered for `currency`, in major units."""
+        return getattr(self, f"donation_presets_{currency}")
 
     @property
     def bot_api_base_url(self) -> str:

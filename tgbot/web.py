@@ -13,12 +13,17 @@ from telegram import Update
 from telegram.ext import Application
 
 import tgbot
+from handlers.donations import after_payments
+from tgbot.payments.events import MalformedEvent
+from tgbot.payments.gateway import BadSignature
+from tgbot.services import Services
 from tgbot.storage import Storage
 
 log = logging.getLogger(__name__)
 
 MAX_UPDATE_BYTES = 1_000_000
 """Telegram updates are a few kilobytes; anything this large is not from Telegram."""
+MAX_STRIPE_EVENT_BYTES = 1_000_000
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
 
 
@@ -82,19 +87,39 @@ def telegram_route(application: Application, secret_token: str) -> Route:
     return Route("/telegram/webhook", telegram_webhook, methods=["POST"])
 
 
-def stripe_route() -> Route:
-    async def stripe_webhook(_: Request) -> Response:
-        """Donations are not configured: 503 makes Stripe keep the event and retry later."""
-        return error(HTTPStatus.SERVICE_UNAVAILABLE, "donations are not configured")
+def stripe_route(application: Application, services: Services) -> Route:
+    async def stripe_webhook(request: Request) -> Response:
+        """Apply a signed Stripe event; 2xx only once it is committed, so Stripe retries."""
+        payments = services.payments
+        if payments is None or not payments.gateway.accepts_webhooks:
+            return error(HTTPStatus.SERVICE_UNAVAILABLE, "donations are not configured")
+        try:
+            body = await read_body(request, MAX_STRIPE_EVENT_BYTES)
+            outcome = await payments.handle_webhook(body, request.headers.get("stripe-signature"))
+        except BodyTooLarge:
+            return error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "event too large")
+        except ClientDisconnect:
+            return Response(status_code=HTTPStatus.BAD_REQUEST)
+        except BadSignature:
+            return error(HTTPStatus.BAD_REQUEST, "invalid signature")
+        except MalformedEvent as problem:
+            log.warning("Stripe event refused: %s", problem)
+            return error(HTTPStatus.BAD_REQUEST, "malformed event")
+        except Exception as failure:  # not committed: Stripe must deliver it again
+            log.exception("Stripe event not applied (%s)", type(failure).__name__)
+            return error(HTTPStatus.INTERNAL_SERVER_ERROR, "event not applied, retry")
+        if outcome is not None:
+            application.create_task(after_payments(application.bot, services))
+        return JSONResponse({"received": True, "duplicate": outcome is None})
 
     return Route("/stripe/webhook", stripe_webhook, methods=["POST"])
 
 
 def create_web_app(
-    application: Application, storage: Storage, *, telegram_secret: str | None
+    application: Application, services: Services, *, telegram_secret: str | None
 ) -> Starlette:
     """Routes for every mode; the Telegram webhook only when a secret token is configured."""
-    routes = [health_route(storage), stripe_route()]
+    routes = [health_route(services.storage), stripe_route(application, services)]
     if telegram_secret is not None:
         routes.append(telegram_route(application, telegram_secret))
     return Starlette(routes=routes)

@@ -1,9 +1,10 @@
 """All SQL lives in this package; the rest of the bot calls these typed methods."""
 
 from tgbot.storage.database import Database, DatabaseError
+from tgbot.storage.donations import DonationStore
 from tgbot.storage.users import UserRecord, UserStore
 
-__all__ = ["Database", "DatabaseError", "Storage", "UserRecord", "UserStore"]
+__all__ = ["Database", "DatabaseError", "DonationStore", "Storage", "UserRecord", "UserStore"]
 
 
 class Storage:
@@ -12,6 +13,7 @@ class Storage:
     def __init__(self, database: Database) -> None:
         self.database = database
         self.users = UserStore(database)
+        self.donations = DonationStore(database)
 
     @classmethod
     async def open(cls, path: str) -> "Storage":
@@ -19,3 +21,12 @@ class Storage:
 
     async def close(self) -> None:
         await self.database.close()
+
+    async def forget(self, user_id: int) -> bool:
+        """Delete or unlink everything about a person, in one transaction.
+
+        Returns whether anything was stored about them.
+        """
+        async with self.database.transaction() as conn:
+            found = [await store.forget(conn, user_id) for store in (UserStore, DonationStore)]
+        return any(found)

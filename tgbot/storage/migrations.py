@@ -18,6 +18,82 @@ MIGRATIONS: tuple[str, ...] = (
     ) STRICT;
     CREATE INDEX users_subscribed ON users (subscribed_at) WHERE subscribed_at IS NOT NULL;
     """,
+    # 2: donations. Stripe sees only the random intent id; only this table links it to a
+    # person, and /forget cuts that link while the amounts stay in the totals.
+    """
+    CREATE TABLE donation_intents (
+        intent_id  TEXT    PRIMARY KEY,
+        user_id    INTEGER,
+        language   TEXT    NOT NULL,
+        amount     INTEGER NOT NULL CHECK (amount > 0),
+        currency   TEXT    NOT NULL CHECK (currency IN ('usd', 'eur', 'gbp')),
+        session_id TEXT    UNIQUE,
+        url        TEXT,
+        expires_at INTEGER,
+        created_at INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX donation_intents_by_user ON donation_intents (user_id, created_at)
+        WHERE user_id IS NOT NULL;
+
+    -- One row per Checkout Session: the primary key is what makes a donation count once.
+    CREATE TABLE donations (
+        session_id        TEXT    PRIMARY KEY,
+        intent_id         TEXT    NOT NULL UNIQUE REFERENCES donation_intents (intent_id),
+        payment_intent_id TEXT    UNIQUE,
+        amount            INTEGER NOT NULL CHECK (amount > 0),
+        currency          TEXT    NOT NULL,
+        status            TEXT    NOT NULL
+                          CHECK (status IN ('pending', 'expired', 'failed', 'paid')),
+        settled_amount    INTEGER,
+        settled_currency  TEXT,
+        fee               INTEGER,
+        thanks            TEXT    NOT NULL DEFAULT 'none'
+                          CHECK (thanks IN ('none', 'due', 'sending', 'sent')),
+        created_at        INTEGER NOT NULL,
+        paid_at           INTEGER,
+        updated_at        INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX donations_paid ON donations (paid_at) WHERE status = 'paid';
+    CREATE INDEX donations_thanks_due ON donations (thanks) WHERE thanks = 'due';
+
+    -- Refunds and disputes by payment, kept even when they arrive before the payment itself.
+    CREATE TABLE refunds (
+        payment_intent_id TEXT    PRIMARY KEY,
+        charge_id         TEXT    NOT NULL,
+        amount_refunded   INTEGER NOT NULL CHECK (amount_refunded >= 0),
+        updated_at        INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE disputes (
+        dispute_id        TEXT    PRIMARY KEY,
+        payment_intent_id TEXT    NOT NULL,
+        amount            INTEGER NOT NULL CHECK (amount >= 0),
+        status            TEXT    NOT NULL,
+        updated_at        INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX disputes_by_payment ON disputes (payment_intent_id);
+
+    -- What each donation lost to refunds and to disputes that are open or lost.
+    CREATE VIEW donation_balances AS
+    SELECT d.*, MIN(d.amount, COALESCE(r.amount_refunded, 0) + COALESCE(x.held, 0)) AS returned
+    FROM donations d
+    LEFT JOIN refunds r ON r.payment_intent_id = d.payment_intent_id
+    LEFT JOIN (SELECT payment_intent_id, SUM(amount) AS held FROM disputes
+               WHERE status NOT IN ('won', 'warning_closed') GROUP BY payment_intent_id) x
+           ON x.payment_intent_id = d.payment_intent_id;
+
+    -- Every Stripe event applied, so a redelivery or a reconciled copy changes nothing.
+    CREATE TABLE stripe_events (
+        event_id     TEXT    PRIMARY KEY,
+        type         TEXT    NOT NULL,
+        created      INTEGER NOT NULL,
+        processed_at INTEGER NOT NULL
+    ) STRICT;
+
+    CREATE TABLE checkpoints (
+        name  TEXT    PRIMARY KEY,
+        value INTEGER NOT NULL
+    ) STRICT;
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)

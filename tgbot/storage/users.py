@@ -3,6 +3,8 @@
 import time
 from dataclasses import dataclass
 
+import aiosqlite
+
 from tgbot.storage.database import Database
 
 
@@ -84,8 +86,12 @@ class UserStore:
                     )
             return cursor.rowcount > 0
 
-    async def forget(self, user_id: int) -> bool:
-        """Delete everything stored about the user; returns whether anything was there."""
-        async with self._db.transaction() as conn:
-            cursor = await conn.execute("DELETE FROM users WHERE user_id = ?", (user_id,))
-            return cursor.rowcount > 0
+    async def subscribers(self) -> int:
+        row = await self._db.fetch_one("SELECT count(*) FROM users WHERE subscribed_at IS NOT NULL")
+        return row[0]
+
+    @staticmethod
+    async def forget(conn: aiosqlite.Connection, user_id: int) -> bool:
+        """Delete the user's row; part of `Storage.forget`."""
+        cursor = await conn.execute("DELETE FROM users WHERE user_id = ?", (user_id,))
+        return cursor.rowcount > 0

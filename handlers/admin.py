@@ -1,0 +1,123 @@
+"""Admin commands: /stats and /export_donations. Counts and amounts only, never people.
+
+`ADMIN_IDS` is checked on every call; anyone else gets the answer for an unknown command, so
+the commands do not reveal that they exist.
+"""
+
+import csv
+import io
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import wraps
+
+from telegram import InputFile, Update
+from telegram.ext import Application, CommandHandler, ContextTypes
+
+from handlers.common import PRIVATE, Callback, replies_with, user_texts
+from tgbot.i18n import Texts
+from tgbot.payments.money import Money
+from tgbot.payments.service import Stats
+from tgbot.services import services
+from tgbot.storage.donations import TotalsRow
+
+ADMIN_COMMANDS = ("stats", "export_donations")
+CSV_COLUMNS = (
+    "created_utc", "paid_utc", "amount", "currency", "status", "refunded_or_disputed",
+    "checkout_session", "payment_intent",
+)  # fmt: skip
+
+unknown_command = replies_with("error.unknown_command")
+
+
+def admins_only(handler: Callback) -> Callback:
+    @wraps(handler)
+    async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.effective_user.id not in services(context).settings.admin_ids:
+            await unknown_command(update, context)
+            return
+        await handler(update, context)
+
+    return guarded
+
+
+def _amounts(t: Texts, rows: list[TotalsRow], value: Callable[[TotalsRow], int]) -> str:
+    by_currency: dict[str, int] = {}
+    for row in rows:
+        by_currency[row.currency] = by_currency.get(row.currency, 0) + value(row)
+    return " + ".join(t.money(Money(minor, cur)) for cur, minor in by_currency.items() if minor)
+
+
+def donation_lines(t: Texts, stats: Stats) -> list[str]:
+    lines = [t("admin.donations_title")]
+    for key, rows in (("all_time", stats.all_time), ("today", stats.today), ("week", stats.week)):
+        count = sum(row.donations for row in rows)
+        kept = _amounts(t, rows, lambda row: row.gross - row.returned)
+        if count:
+            lines.append(t("admin.period", period=t(f"admin.{key}"), amounts=kept, count=count))
+        else:
+            lines.append(t("admin.nothing", period=t(f"admin.{key}")))
+    if returned := _amounts(t, stats.all_time, lambda row: row.returned):
+        lines.append(t("admin.returned", amounts=returned))
+    if fees := _fees(t, stats.all_time):
+        lines.append(t("admin.fees", amounts=fees))
+    return lines
+
+
+def _fees(t: Texts, rows: list[TotalsRow]) -> str:
+    """Fees are in the currency Stripe settled in, not the donation's."""
+    by_currency: dict[str, int] = {}
+    for row in rows:
+        if row.settled_currency and row.fees:
+            by_currency[row.settled_currency] = by_currency.get(row.settled_currency, 0) + row.fees
+    return " + ".join(t.money(Money(minor, cur)) for cur, minor in by_currency.items())
+
+
+@admins_only
+async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Subscribers and donation totals."""
+    t = await user_texts(update.effective_user, context)
+    lines = [t("admin.stats_title"), ""]
+    lines.append(t("admin.subscribers", count=await services(context).storage.users.subscribers()))
+    lines.append("")
+    payments = services(context).payments
+    if payments is None:
+        lines.append(t("admin.not_configured"))
+    else:
+        lines.extend(donation_lines(t, await payments.stats()))
+    await update.effective_message.reply_text("\n".join(lines))
+
+
+def _utc(timestamp: int | None) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat() if timestamp else ""
+
+
+@admins_only
+async def export_donations(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Every donation as CSV: dates, amounts, statuses and Stripe ids; nothing about donors."""
+    t = await user_texts(update.effective_user, context)
+    payments = services(context).payments
+    rows = await payments.export() if payments else []
+    if not rows:
+        await update.effective_message.reply_text(t("admin.export_empty"))
+        return
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    for row in rows:
+        writer.writerow(
+            (
+                _utc(row.created_at), _utc(row.paid_at), Money(row.amount, row.currency).major,
+                row.currency.upper(), row.status, Money(row.returned, row.currency).major,
+                row.session_id, row.payment_intent_id or "",
+            )
+        )  # fmt: skip
+    name = f"donations-{datetime.now(UTC):%Y-%m-%d}.csv"
+    await update.effective_message.reply_document(
+        InputFile(buffer.getvalue().encode(), filename=name),
+        caption=t("admin.export_caption", count=len(rows)),
+    )
+
+
+def register(application: Application) -> None:
+    application.add_handler(CommandHandler("stats", stats, filters=PRIVATE))
+    application.add_handler(CommandHandler("export_donations", export_donations, filters=PRIVATE))

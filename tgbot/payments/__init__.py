@@ -1,0 +1,1 @@
+"""Donations through Stripe Checkout: amounts, sessions, webhook events, totals."""

@@ -1,0 +1,186 @@
+"""Donations from start to total: Checkout links, events applied once, reconciliation.
+
+Stripe never learns who is giving: a session carries only a random intent id, and only this
+bot's database knows which chat it belongs to.
+"""
+
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from tgbot.payments.events import HANDLED_EVENTS, changes_from
+from tgbot.payments.gateway import PaymentsUnavailable, StripeGateway
+from tgbot.payments.money import Money
+from tgbot.payments.progress import Converter, Progress, progress
+from tgbot.settings import Settings
+from tgbot.storage import Storage
+from tgbot.storage.donations import ExportRow, TotalsRow
+
+log = logging.getLogger(__name__)
+
+SESSION_LIFETIME = 2 * 3600
+"""Seconds a Checkout link stays payable (Stripe allows 30 minutes to 24 hours)."""
+REUSE_MARGIN = 10 * 60
+"""A link is handed out again only if it stays open at least this long."""
+RATE_WINDOW = 3600
+RECONCILE_CHECKPOINT = "stripe_events_until"
+RECONCILE_FIRST_LOOKBACK = 30 * 24 * 3600 - 3600
+"""Stripe keeps 30 days of events."""
+RECONCILE_OVERLAP = 300
+"""Events become listable a little after their `created` time; read that far back again."""
+SETTLEMENT_BATCH = 50
+
+
+class StartProblem(StrEnum):
+    RATE_LIMITED = "rate_limited"
+    UNAVAILABLE = "unavailable"
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    url: str
+    money: Money
+    reused: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileReport:
+    events_read: int
+    events_applied: int
+    thanks_due: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    all_time: list[TotalsRow]
+    today: list[TotalsRow]
+    week: list[TotalsRow]
+
+
+class DonationService:
+    def __init__(self, settings: Settings, storage: Storage, gateway: StripeGateway) -> None:
+        self.settings = settings
+        self.store = storage.donations
+        self.gateway = gateway
+        self.converter = Converter(settings.goal_currency, settings.exchange_rates)
+
+    @property
+    def goal(self) -> Money | None:
+        amount = self.settings.goal_amount
+        return Money.from_major(amount, self.settings.goal_currency) if amount else None
+
+    # -- giving ------------------------------------------------------------------------------
+
+    async def start(
+        self, user_id: int, language: str, money: Money, product_name: str, bot_username: str
+    ) -> Link | StartProblem:
+        """A payment link for `money`: the user's open one for that amount, or a new session."""
+        now = int(time.time())
+        reusable = await self.store.open_intent(
+            user_id, money.minor, money.currency, now + REUSE_MARGIN
+        )
+        if reusable is not None:
+            return Link(reusable.url, money, reused=True)
+        if await self.store.intents_since(user_id, now - RATE_WINDOW) >= (
+            self.settings.donation_sessions_per_hour
+        ):
+            return StartProblem.RATE_LIMITED
+        intent_id = secrets.token_urlsafe(18)
+        await self.store.create_intent(intent_id, user_id, language, money.minor, money.currency)
+        params = self._checkout_params(intent_id, language, money, product_name, bot_username)
+        try:
+            link = await self.gateway.create_checkout(params, f"appeal-bot-{intent_id}")
+        except PaymentsUnavailable:
+            return StartProblem.UNAVAILABLE
+        await self.store.attach_session(intent_id, link.session_id, link.url, link.expires_at)
+        return Link(link.url, money, reused=False)
+
+    def _checkout_params(
+        self, intent_id: str, language: str, money: Money, product_name: str, bot_username: str
+    ) -> dict[str, Any]:
+        bot = f"https://t.me/{bot_username}"
+        return {
+            "mode": "payment",
+            "submit_type": "donate",
+            "line_items": [
+                {
+                    "price_data": {
+                        "currency": money.currency,
+                        "unit_amount": money.minor,
+                        "product_data": {"name": product_name},
+                    },
+                    "quantity": 1,
+                }
+            ],
+            "locale": language,
+            "success_url": self.settings.donation_success_url or f"{bot}?start=paid",
+            "cancel_url": self.settings.donation_cancel_url or f"{bot}?start=donate",
+            "client_reference_id": intent_id,
+            "metadata": {"intent": intent_id},
+            "adaptive_pricing": {"enabled": False},
+            "expires_at": int(time.time()) + SESSION_LIFETIME,
+        }
+
+    # -- recording ---------------------------------------------------------------------------
+
+    async def handle_webhook(self, body: bytes, signature: str | None) -> bool | None:
+        """Verify and apply a webhook; see `apply` for the result."""
+        return await self.apply(self.gateway.verify(body, signature))
+
+    async def apply(self, event: dict[str, Any]) -> bool | None:
+        """Apply an event once: None if seen before, else whether a thank-you is now due."""
+        return await self.store.apply_event(
+            event["id"], event["type"], int(event["created"]), changes_from(event)
+        )
+
+    async def settle_pending(self) -> int:
+        """Record Stripe's settled amount for paid donations that lack it; returns how many."""
+        settled = 0
+        for session_id in await self.store.unsettled(SETTLEMENT_BATCH):
+            found = await self.gateway.settlement(session_id)
+            if found is not None:
+                await self.store.set_settlement(session_id, found.amount, found.currency, found.fee)
+                settled += 1
+        return settled
+
+    async def reconcile(self) -> ReconcileReport:
+        """Read Stripe's event list since the last run and apply what webhooks missed."""
+        started = int(time.time())
+        checkpoint = await self.store.checkpoint(RECONCILE_CHECKPOINT)
+        since = (
+            checkpoint - RECONCILE_OVERLAP
+            if checkpoint is not None
+            else started - RECONCILE_FIRST_LOOKBACK
+        )
+        events = await self.gateway.events_since(since, HANDLED_EVENTS)
+        applied, thanks_due = 0, False
+        for event in events:
+            outcome = await self.apply(event)
+            if outcome is not None:
+                applied += 1
+                thanks_due |= outcome
+        await self.store.set_checkpoint(RECONCILE_CHECKPOINT, started)
+        await self.settle_pending()
+        return ReconcileReport(len(events), applied, thanks_due)
+
+    # -- reporting ---------------------------------------------------------------------------
+
+    async def progress(self) -> Progress:
+        return progress(await self.store.totals(), self.converter, self.goal)
+
+    async def stats(self) -> Stats:
+        now = datetime.now(UTC)
+        today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        week = today - timedelta(days=today.weekday())
+        return Stats(
+            all_time=await self.store.totals(),
+            today=await self.store.totals(int(today.timestamp())),
+            week=await self.store.totals(int(week.timestamp())),
+        )
+
+    async def export(self) -> list[ExportRow]:
+        return await self.store.export()
