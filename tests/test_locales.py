@@ -16,6 +16,7 @@ from handlers.language import picker
 from tests.fakes.telegram_html import parse_html, utf16_len
 from tgbot.faq import default_faq
 from tgbot.i18n import Html, catalog, load_toml, placeholders, texts
+from tgbot.payments.money import Money
 from tgbot.settings import LANGUAGES
 
 OTHERS = [language for language in LANGUAGES if language != "en"]
@@ -24,6 +25,17 @@ SAMPLE = {
     "available": "English (en), Русский (ru)",
     "link": "https://t.me/AppealBot",
     "count": 5,
+    "currency": "EUR",
+    "amount": Money(2550, "eur"),
+    "raised": Money(123_456_78, "usd"),
+    "goal": Money(1_000_000_00, "usd"),
+    "minimum": Money(50, "eur"),
+    "maximum": Money(1_000_000, "gbp"),
+    "percent": "12.3%",
+    "share": "0.5%",
+    "impact": Html("It pays for a lot. "),
+    "amounts": "€25.00 + £10.00",
+    "period": "All time",
 }
 MAX_TOPIC_BUTTON = 30
 COST = re.compile(r"4[\s,.\u00a0\u202f]?555")
