@@ -2,14 +2,17 @@
 
 import logging
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import pytest
 from telegram.ext import Application
 
 from tests.fakes.bot_api import FakeBotAPI
+from tests.fakes.stripe_api import FakeStripe
 from tgbot.app import build_application
 from tgbot.logs import FLOORS, hold_chatty_loggers
+from tgbot.runner import open_services
 from tgbot.services import Services
 from tgbot.settings import Settings, load_settings
 from tgbot.storage import Storage
@@ -18,6 +21,20 @@ TOKEN = "123456:TEST-token_abcdefghijklmnop"
 EMERGENCY = "Test hotline: call 000 (fake)"
 EMERGENCY_RU = "Тестовая горячая линия: 000"
 ADMIN_ID = 900
+STRIPE_KEY = "sk_test_fake_key_4242"
+STRIPE_WEBHOOK_SECRET = "whsec_test_secret"
+
+
+@pytest.fixture(autouse=True)
+def fail_on_logged_errors(caplog, request):
+    """An ERROR in the log means an exception escaped somewhere; fail unless it is expected."""
+    yield
+    if request.node.get_closest_marker("logs_errors"):
+        return
+    records = caplog.get_records("setup") + caplog.get_records("call")
+    records += caplog.get_records("teardown")
+    errors = [f"{r.name}: {r.getMessage()}" for r in records if r.levelno >= logging.ERROR]
+    assert errors == [], "unexpected ERROR log records"
 
 
 @pytest.fixture
@@ -66,20 +83,41 @@ class RunningBot:
         return self.services.storage
 
 
+@asynccontextmanager
+async def running_bot(api: FakeBotAPI, settings: Settings) -> AsyncIterator[RunningBot]:
+    """The bot as production runs it in polling mode, against the fake Bot API."""
+    async with open_services(settings) as services:
+        application = build_application(services, polling=True)
+        async with application:
+            await application.start()
+            await application.updater.start_polling(poll_interval=0, timeout=1)
+            yield RunningBot(api, application, services)
+            await application.updater.stop()
+            await application.stop()
+
+
 @pytest.fixture
 async def bot(bot_api: FakeBotAPI, make_settings) -> AsyncIterator[RunningBot]:
-    """The bot as production runs it in polling mode, against the fake Bot API."""
-    settings = make_settings()
-    storage = await Storage.open(settings.database_path)
-    services = Services(settings, storage)
-    application = build_application(services, polling=True)
-    async with application:
-        await application.start()
-        await application.updater.start_polling(poll_interval=0, timeout=1)
-        yield RunningBot(bot_api, application, services)
-        await application.updater.stop()
-        await application.stop()
-    await storage.close()
+    async with running_bot(bot_api, make_settings()) as running:
+        yield running
+
+
+@pytest.fixture
+async def stripe_fake() -> AsyncIterator[FakeStripe]:
+    async with FakeStripe(api_key=STRIPE_KEY, webhook_secret=STRIPE_WEBHOOK_SECRET) as fake:
+        yield fake
+        assert fake.violations == [], fake.describe_violations()
+
+
+@pytest.fixture
+def stripe_settings(stripe_fake: FakeStripe) -> dict[str, str]:
+    return {
+        "stripe_secret_key": STRIPE_KEY,
+        "stripe_webhook_secret": STRIPE_WEBHOOK_SECRET,
+        "stripe_api_base": stripe_fake.base_url,
+        "goal_amount": "1000",
+        "goal_currency": "eur",
+    }
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

@@ -30,16 +30,8 @@ NON_TEXT = {
 }  # fmt: skip
 
 
-@pytest.fixture
-def errors(caplog):
-    """Fails the test if anything is logged at ERROR, i.e. an exception reached the handler."""
-    caplog.set_level(logging.WARNING)
-    yield caplog
-    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
-
-
 @pytest.mark.parametrize("text", ODD_TEXTS)
-async def test_odd_text_gets_an_answer(bot, errors, text):
+async def test_odd_text_gets_an_answer(bot, text):
     user = bot.api.make_user(20, language_code="en")
     reply = await say(bot, user, text)
     assert reply.text  # fallback, an answer or the emergency contact: never silence
@@ -47,19 +39,19 @@ async def test_odd_text_gets_an_answer(bot, errors, text):
 
 
 @pytest.mark.parametrize("kind", NON_TEXT)
-async def test_non_text_messages_are_told_what_the_bot_reads(bot, errors, kind):
+async def test_non_text_messages_are_told_what_the_bot_reads(bot, kind):
     user = bot.api.make_user(21, language_code="ru")
     bot.api.send_update({"message": {"from": user, kind: NON_TEXT[kind]}})
     reply = await bot.api.wait_for_message(21)
     assert reply.text == plain("ru", "error.unsupported")
 
 
-async def test_unknown_command_is_answered(bot, errors):
+async def test_unknown_command_is_answered(bot):
     user = bot.api.make_user(22, language_code="de")
     assert (await say(bot, user, "/frobnicate now")).text == plain("de", "error.unknown_command")
 
 
-async def test_command_with_this_bots_name_works(bot, errors):
+async def test_command_with_this_bots_name_works(bot):
     user = bot.api.make_user(23, language_code="en")
     reply = await say(bot, user, f"/start@{bot.api.username}")
     assert reply.text == plain("en", "start.greeting")
@@ -67,7 +59,7 @@ async def test_command_with_this_bots_name_works(bot, errors):
     assert reply.text == plain("en", "error.unknown_command")
 
 
-async def test_edited_messages_get_no_second_answer(bot, errors):
+async def test_edited_messages_get_no_second_answer(bot):
     user = bot.api.make_user(24, language_code="en")
     update = bot.api.send_message(user, "how do I donate?")
     await bot.api.wait_for_message(24)
@@ -78,7 +70,7 @@ async def test_edited_messages_get_no_second_answer(bot, errors):
     assert (await say(bot, user, "/help")).text == plain("en", "help.text")
 
 
-async def test_in_groups_the_bot_is_quiet_except_for_its_commands(bot, errors):
+async def test_in_groups_the_bot_is_quiet_except_for_its_commands(bot):
     user = bot.api.make_user(25, language_code="fr")
     bot.api.send_message(user, "how much does it cost?", chat=GROUP)
     bot.api.send_message(user, "/frobnicate", chat=GROUP)
@@ -92,7 +84,7 @@ async def test_in_groups_the_bot_is_quiet_except_for_its_commands(bot, errors):
     assert len(bot.api.sent_messages(GROUP["id"])) == 1
 
 
-async def test_channel_posts_are_ignored(bot, errors):
+async def test_channel_posts_are_ignored(bot):
     channel = {"id": -1009999, "type": "channel", "title": "News"}
     bot.api.send_update({"channel_post": {"chat": channel, "text": "/start"}})
     user = bot.api.make_user(26, language_code="en")
@@ -103,7 +95,7 @@ async def test_channel_posts_are_ignored(bot, errors):
 @pytest.mark.parametrize(
     "data", ["menu:nothing", "lang:xx", "faq:no_such_topic", "forget:maybe", "garbage", "💥" * 16]
 )
-async def test_forged_or_stale_buttons_get_a_notice(bot, errors, data):
+async def test_forged_or_stale_buttons_get_a_notice(bot, data):
     user = bot.api.make_user(27, language_code="es")
     menu = await say(bot, user, "/start")
     bot.api.press_button(user, menu, data, check_button=False)
@@ -113,6 +105,7 @@ async def test_forged_or_stale_buttons_get_a_notice(bot, errors, data):
     assert await bot.storage.users.get(27) is None
 
 
+@pytest.mark.logs_errors
 async def test_a_failing_telegram_call_is_logged_without_text_and_the_user_told(
     bot, production_logging
 ):
@@ -133,7 +126,7 @@ async def test_menu_buttons_are_ordered_and_use_short_callback_data(bot):
     assert all(len(data.encode()) <= 64 for data in button_data(menu))
 
 
-async def test_buttons_without_an_accessible_message_get_a_notice(bot, errors):
+async def test_buttons_without_an_accessible_message_get_a_notice(bot):
     user = bot.api.make_user(30, language_code="fr")
     bot.api.send_update(
         {"callback_query": {"from": user, "inline_message_id": "AAA", "chat_instance": "1",
@@ -150,6 +143,7 @@ async def test_buttons_without_an_accessible_message_get_a_notice(bot, errors):
     assert bot.api.sent_messages(30) == []
 
 
+@pytest.mark.logs_errors
 async def test_the_user_hears_of_a_failure_even_when_the_database_is_gone(bot, caplog):
     caplog.set_level(logging.WARNING)
     user = bot.api.make_user(31, language_code="de")

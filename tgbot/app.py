@@ -27,6 +27,10 @@ def build_application(services: Services, *, polling: bool) -> Application:
             )
         )
         .get_updates_read_timeout(GET_UPDATES_TIMEOUT + 10)
+        # A second connection lets the final getUpdates that confirms handled updates run
+        # while the cancelled long poll still holds the first; with one, stopping times out
+        # and Telegram sends the last updates again after a restart.
+        .get_updates_connection_pool_size(2)
         .concurrent_updates(PerUserOrder())
     )
     if not polling:

@@ -9,9 +9,10 @@ parameter names and ``ui_mode`` values are those of the SDK's generated ``TypedD
 e.g. ``allowed_payment_method_types`` (older versions' ``payment_method_types`` is refused
 with a hint) and ``ui_mode`` ``hosted_page``/``embedded_page``/``elements``/``form``.
 
-Simplifications: line items must use ``price_data`` (there are no Price or Product objects, so
-``price``/``product`` ids answer ``resource_missing``); subscription-mode sessions accept
-recurring prices but only the first billing period is charged.
+Simplification: line items must use ``price_data`` (there are no Price or Product objects, so
+``price``/``product`` ids answer ``resource_missing``). Error messages use Stripe's wording where
+it is known (unknown/missing parameters, enums, amounts, ``expires_at``) and are descriptive
+elsewhere.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
 
 from stripe._api_version import _ApiVersion
 from stripe.params.checkout import (
@@ -423,8 +423,7 @@ def _expires_at(params: JSONDict, now: int) -> int:
         )
     if expires_at > now + MAX_EXPIRY_SECONDS:
         raise invalid(
-            "The `expires_at` timestamp must be less than 24 hours from Checkout Session "
-            "creation.",
+            "The `expires_at` timestamp must be less than 24 hours from Checkout Session creation.",
             "expires_at",
         )
     return expires_at
@@ -563,4 +562,3 @@ def build_session(draft: SessionDraft, session_id: str, url: str | None, now: in
         "ui_mode": ui_mode,
         "url": url if ui_mode in REDIRECT_UI_MODES else None,
     }
-

@@ -256,7 +256,9 @@ def balance_transaction(
     }
 
 
-def refund(re_id: str, charged: Mapping[str, Any], amount: int, now: int, reason: str | None):
+def refund(
+    re_id: str, charged: Mapping[str, Any], amount: int, now: int, reason: str | None
+) -> JSONDict:
     return {
         "id": re_id,
         "object": "refund",
@@ -279,9 +281,7 @@ def refund(re_id: str, charged: Mapping[str, Any], amount: int, now: int, reason
     }
 
 
-def dispute(
-    dp_id: str, charged: Mapping[str, Any], amount: int, reason: str, now: int
-) -> JSONDict:
+def dispute(dp_id: str, charged: Mapping[str, Any], amount: int, reason: str, now: int) -> JSONDict:
     return {
         "id": dp_id,
         "object": "dispute",

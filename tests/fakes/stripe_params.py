@@ -45,8 +45,14 @@ __all__ = [
     "UrlSpec",
     "child",
     "decode_form",
+    "empty_parameter",
+    "exclusive_parameters",
+    "invalid",
     "listify",
+    "missing_parameter",
+    "range_matches",
     "resource_missing",
+    "unknown_parameter",
 ]
 
 JSONDict = dict[str, Any]
@@ -460,16 +466,16 @@ class ObjectSpec(Spec):
             item_path = child(path, name)
             raw = value.get(name)
             if raw is None or raw == "":
+                if name in self.required and raw is None:
+                    raise missing_parameter(item_path)
                 if name in self.required:
-                    raise (
-                        missing_parameter(item_path) if raw is None else empty_parameter(item_path)
-                    )
+                    raise empty_parameter(item_path)
                 continue
             result[name] = spec.parse(raw, item_path)
         for group in self.exclusive:
             given = [name for name in group if name in result]
             if len(given) > 1:
-                raise exclusive_parameters(child(path, given[1]), *group)
+                raise exclusive_parameters(child(path, given[0]), *group)
         return result
 
     def _unknown(self, name: str, path: str) -> FakeStripeError:

@@ -88,13 +88,17 @@ def progress(rows: list[TotalsRow], converter: Converter, goal: Money | None) ->
 def share_of_evacuation(
     gift: Money, converter: Converter, settled: Money | None = None
 ) -> Decimal | None:
-    """The part of one evacuation a gift pays for (0.25 for a quarter), if it can be told."""
+    """The part of one evacuation a gift pays for (0.25 for a quarter), if it can be told.
+
+    Dollars compare directly; other currencies go through the settled amount or the rates.
+    """
+    known = [money for money in (gift, settled) if money is not None]
+    for money in known:
+        if money.currency == EVACUATION_COST.currency:
+            return Decimal(money.minor) / Decimal(EVACUATION_COST.minor)
     cost = converter.evacuation_cost()
-    if cost is None:
-        return None
-    in_goal = converter.to_goal(gift)
-    if in_goal is None and settled is not None:
-        in_goal = converter.to_goal(settled)
-    if in_goal is None:
+    converted = (converter.to_goal(money) for money in known)
+    in_goal = next((money for money in converted if money is not None), None)
+    if cost is None or in_goal is None:
         return None
     return Decimal(in_goal.minor) / Decimal(cost.minor)

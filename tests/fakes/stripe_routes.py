@@ -1,0 +1,278 @@
+"""The v1 API endpoints of :mod:`tests.fakes.stripe_api`, as functions of a StripeAccount.
+
+Each handler checks its parameters (the SDK's ``TypedDict`` params tell real-but-unmodelled
+parameters from unknown ones), reads or changes the :class:`StripeAccount` and returns the JSON
+answer; errors are raised as :class:`FakeStripeError`. :func:`match_route` finds the handler
+for a method and path, or raises Stripe's 404 "Unrecognized request URL".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from stripe.params import (
+    BalanceTransactionRetrieveParams,
+    ChargeRetrieveParams,
+    CustomerRetrieveParams,
+    DisputeRetrieveParams,
+    EventListParams,
+    EventRetrieveParams,
+    PaymentIntentRetrieveParams,
+    PaymentMethodRetrieveParams,
+    RefundRetrieveParams,
+    SubscriptionRetrieveParams,
+)
+from stripe.params.checkout import (
+    SessionExpireParams,
+    SessionListLineItemsParams,
+    SessionListParams,
+    SessionRetrieveParams,
+)
+
+from . import stripe_objects as objects
+from .stripe_params import (
+    ArraySpec,
+    FakeStripeError,
+    IntegerSpec,
+    JSONDict,
+    ObjectSpec,
+    RangeSpec,
+    StringSpec,
+    range_matches,
+    resource_missing,
+)
+from .stripe_state import StripeAccount
+
+__all__ = ["RouteContext", "match_route"]
+
+MAX_EVENT_TYPES = 20
+DEFAULT_LIST_LIMIT = 10
+
+
+@dataclass(frozen=True)
+class RouteContext:
+    """What a handler sees of a request: decoded params, path ids, who asked."""
+
+    method: str
+    path: str
+    params: JSONDict
+    ids: Mapping[str, str]
+    request_id: str
+    idempotency_key: str | None
+
+
+Handler = Callable[[StripeAccount, RouteContext], JSONDict]
+_ROUTES: list[tuple[str, re.Pattern[str], Handler]] = []
+_ID = r"(?P<id>[^/]+)"
+
+
+def _route(method: str, pattern: str) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        _ROUTES.append((method, re.compile(pattern), handler))
+        return handler
+
+    return register
+
+
+def match_route(method: str, path: str) -> tuple[Handler, Mapping[str, str]]:
+    """The handler for ``method path`` and the ids in the path."""
+    for route_method, pattern, handler in _ROUTES:
+        match = pattern.fullmatch(path)
+        if match is not None and route_method == method:
+            return handler, match.groupdict()
+    raise FakeStripeError(
+        404,
+        f"Unrecognized request URL ({method}: {path}). Please see https://stripe.com/docs or "
+        "we can help at https://support.stripe.com/.",
+    )
+
+
+@dataclass(frozen=True)
+class _Collection:
+    """A retrievable object type: ``GET /v1/{name}/{id}``."""
+
+    attribute: str
+    object_name: str
+    param: str
+    retrieve: type
+
+
+_COLLECTIONS: Mapping[str, _Collection] = {
+    "payment_intents": _Collection(
+        "payment_intents", "payment_intent", "intent", PaymentIntentRetrieveParams
+    ),
+    "charges": _Collection("charges", "charge", "charge", ChargeRetrieveParams),
+    "balance_transactions": _Collection(
+        "balance_transactions", "balance_transaction", "id", BalanceTransactionRetrieveParams
+    ),
+    "disputes": _Collection("disputes", "dispute", "dispute", DisputeRetrieveParams),
+    "refunds": _Collection("refunds", "refund", "refund", RefundRetrieveParams),
+    "payment_methods": _Collection(
+        "payment_methods", "payment_method", "payment_method", PaymentMethodRetrieveParams
+    ),
+    "customers": _Collection("customers", "customer", "customer", CustomerRetrieveParams),
+    "subscriptions": _Collection(
+        "subscriptions", "subscription", "subscription_exposed_id", SubscriptionRetrieveParams
+    ),
+}
+
+# -- parameter specs -------------------------------------------------------------------------
+_EXPAND = ArraySpec(StringSpec())
+_PAGE_FIELDS = {
+    "ending_before": StringSpec(),
+    "limit": IntegerSpec(minimum=1, maximum=100),
+    "starting_after": StringSpec(),
+}
+_SESSION_RETRIEVE = ObjectSpec({"expand": _EXPAND}, real=SessionRetrieveParams)
+_SESSION_EXPIRE = ObjectSpec({"expand": _EXPAND}, real=SessionExpireParams)
+_SESSION_LIST = ObjectSpec(
+    {
+        **_PAGE_FIELDS,
+        "created": RangeSpec(),
+        "expand": _EXPAND,
+        "payment_intent": StringSpec(),
+        "status": StringSpec(choices=("complete", "expired", "open")),
+        "subscription": StringSpec(),
+    },
+    real=SessionListParams,
+)
+_LINE_ITEMS_LIST = ObjectSpec({**_PAGE_FIELDS, "expand": _EXPAND}, real=SessionListLineItemsParams)
+_EVENT_LIST = ObjectSpec(
+    {
+        **_PAGE_FIELDS,
+        "created": RangeSpec(),
+        "expand": _EXPAND,
+        "type": StringSpec(),
+        "types": ArraySpec(StringSpec(), max_items=MAX_EVENT_TYPES),
+    },
+    real=EventListParams,
+    exclusive=(("type", "types"),),
+)
+_EVENT_RETRIEVE = ObjectSpec({"expand": _EXPAND}, real=EventRetrieveParams)
+_RETRIEVE = {
+    name: ObjectSpec({"expand": _EXPAND}, real=collection.retrieve)
+    for name, collection in _COLLECTIONS.items()
+}
+
+
+# =============================================================================================
+# Handlers
+# =============================================================================================
+
+
+@_route("POST", r"/v1/checkout/sessions")
+def _create_session(account: StripeAccount, ctx: RouteContext) -> JSONDict:
+    session = account.create_session_from_form(ctx.params)
+    expand = account.session_params(session["id"]).get("expand", [])
+    return objects.expand(session, expand, account.resolve)
+
+
+@_route("GET", r"/v1/checkout/sessions")
+def _list_sessions(account: StripeAccount, ctx: RouteContext) -> JSONDict:
+    params = _SESSION_LIST.parse(ctx.params, "")
+    filters = {
+        name: params[name]
+        for name in ("status", "payment_intent", "subscription")
+        if name in params
+    }
+    matching = [
+        session
+        for session in reversed(account.sessions.values())
+        if range_matches(params.get("created"), session["created"])
+        and all(session[name] == value for name, value in filters.items())
+    ]
+    matching.sort(key=lambda session: -session["created"])
+    return _page(account, matching, params, "/v1/checkout/sessions", "checkout.session")
+
+
+@_route("GET", rf"/v1/checkout/sessions/{_ID}")
+def _retrieve_session(account: StripeAccount, ctx: RouteContext) -> JSONDict:
+    params = _SESSION_RETRIEVE.parse(ctx.params, "")
+    session = _find_session(account, ctx.ids["id"])
+    return objects.expand(session, params.get("expand", []), account.resolve)
+
+
+@_route("POST", rf"/v1/checkout/sessions/{_ID}/expire")
+def _expire_session(account: StripeAccount, ctx: RouteContext) -> JSONDict:
+    params = _SESSION_EXPIRE.parse(ctx.params, "")
+    session = _find_session(account, ctx.ids["id"])
+    if session["status"] != "open":
+        # Not a violation: the session may have completed just before the client asked.
+        raise FakeStripeError(
+            400,
+            'Only Checkout Sessions with a status in ["open"] can be expired. This Checkout '
+            f'Session has a status of "{session["status"]}".',
+            violation=False,
+        )
+    account.expire_session(session, request_id=ctx.request_id, idempotency_key=ctx.idempotency_key)
+    return objects.expand(session, params.get("expand", []), account.resolve)
+
+
+@_route("GET", rf"/v1/checkout/sessions/{_ID}/line_items")
+def _list_session_line_items(account: StripeAccount, ctx: RouteContext) -> JSONDict:
+    params = _LINE_ITEMS_LIST.parse(ctx.params, "")
+    session = _find_session(account, ctx.ids["id"])
+    items = account.session_line_items(session["id"])
+    url = f"/v1/checkout/sessions/{session['id']}/line_items"
+    return _page(account, items, params, url, "item")
+
+
+@_route("GET", r"/v1/events")
+def _list_events(account: StripeAccount, ctx: RouteContext) -> JSONDict:
+    params = _EVENT_LIST.parse(ctx.params, "")
+    wanted = params.get("type")
+    # ``type`` takes ``*`` wildcards (``charge.dispute.*``); ``types`` takes exact names.
+    pattern = re.compile(".*".join(map(re.escape, wanted.split("*")))) if wanted else None
+    types = set(params.get("types", []))
+    matching = [
+        event
+        for event in account.visible_events()
+        if range_matches(params.get("created"), event["created"])
+        and (pattern is None or pattern.fullmatch(event["type"]))
+        and (not types or event["type"] in types)
+    ]
+    return _page(account, matching, params, "/v1/events", "event")
+
+
+@_route("GET", rf"/v1/events/{_ID}")
+def _retrieve_event(account: StripeAccount, ctx: RouteContext) -> JSONDict:
+    params = _EVENT_RETRIEVE.parse(ctx.params, "")
+    event = next((e for e in account.visible_events() if e["id"] == ctx.ids["id"]), None)
+    if event is None:
+        raise resource_missing("event", ctx.ids["id"])
+    return objects.expand(event, params.get("expand", []), account.resolve)
+
+
+@_route("GET", rf"/v1/(?P<collection>{'|'.join(_COLLECTIONS)})/{_ID}")
+def _retrieve_object(account: StripeAccount, ctx: RouteContext) -> JSONDict:
+    name = ctx.ids["collection"]
+    collection = _COLLECTIONS[name]
+    params = _RETRIEVE[name].parse(ctx.params, "")
+    store: dict[str, JSONDict] = getattr(account, collection.attribute)
+    found = store.get(ctx.ids["id"])
+    if found is None:
+        raise resource_missing(collection.object_name, ctx.ids["id"], collection.param)
+    return objects.expand(found, params.get("expand", []), account.resolve)
+
+
+def _find_session(account: StripeAccount, session_id: str) -> JSONDict:
+    session = account.sessions.get(session_id)
+    if session is None:
+        raise resource_missing("checkout.session", session_id, "session")
+    return session
+
+
+def _page(
+    account: StripeAccount, items: list[JSONDict], params: JSONDict, url: str, object_name: str
+) -> JSONDict:
+    page, has_more = objects.paginate(
+        items,
+        limit=params.get("limit", DEFAULT_LIST_LIMIT),
+        starting_after=params.get("starting_after"),
+        ending_before=params.get("ending_before"),
+        object_name=object_name,
+    )
+    listed = objects.list_object(page, url, has_more)
+    return objects.expand(listed, params.get("expand", []), account.resolve, within_list=True)

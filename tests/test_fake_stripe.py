@@ -1,0 +1,992 @@
+"""The fake Stripe API (tests/fakes/stripe_api.py), driven by the real stripe SDK over HTTP."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import httpx
+import pytest
+import stripe
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from stripe._encode import _api_encode
+
+from tests.fakes.stripe_api import API_VERSION, FakeStripe, FakeStripeError, StripeAccount
+from tests.fakes.stripe_params import decode_form, listify
+
+API_KEY = "sk_test_fake"
+SECRET = "whsec_test_secret"
+DAY = 24 * 60 * 60
+
+# stripe 16's HTTPXClient passes the form body as `data=bytes`, which httpx 0.28 deprecates.
+pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
+
+
+@pytest.fixture
+async def stripe_fake() -> AsyncIterator[FakeStripe]:
+    async with FakeStripe(api_key=API_KEY, webhook_secret=SECRET, seed=7) as fake:
+        yield fake
+
+
+@contextlib.asynccontextmanager
+async def sdk(
+    fake: FakeStripe, *, api_key: str = API_KEY, retries: int = 0, request_timeout: float = 10.0
+) -> AsyncIterator[stripe.StripeClient]:
+    """A real StripeClient bound to this test's loop, pointed at the fake."""
+    http_client = stripe.HTTPXClient(timeout=request_timeout)
+    try:
+        yield stripe.StripeClient(
+            api_key,
+            base_addresses={"api": fake.base_url},
+            http_client=http_client,
+            max_network_retries=retries,
+        )
+    finally:
+        await http_client.close_async()
+
+
+@pytest.fixture
+async def client(stripe_fake: FakeStripe) -> AsyncIterator[stripe.StripeClient]:
+    async with sdk(stripe_fake) as stripe_client:
+        yield stripe_client
+
+
+def donation(amount: int = 2500, currency: str = "eur", **overrides: Any) -> dict[str, Any]:
+    """Parameters like the bot's: one donation line item, hosted page, our own expiry."""
+    params: dict[str, Any] = {
+        "mode": "payment",
+        "submit_type": "donate",
+        "line_items": [
+            {
+                "price_data": {
+                    "currency": currency,
+                    "unit_amount": amount,
+                    "product_data": {"name": "Donation"},
+                },
+                "quantity": 1,
+            }
+        ],
+        "locale": "ru",
+        "success_url": "https://t.me/AppealBot?start=paid",
+        "cancel_url": "https://t.me/AppealBot?start=donate",
+        "client_reference_id": "intent-abc",
+        "metadata": {"intent": "intent-abc"},
+        "adaptive_pricing": {"enabled": False},
+        "expires_at": int(time.time()) + 3600,
+    }
+    params.update(overrides)
+    return params
+
+
+def price_data(params: dict[str, Any]) -> dict[str, Any]:
+    return params["line_items"][0]["price_data"]
+
+
+async def create(client: stripe.StripeClient, params: dict[str, Any], **options: Any) -> Any:
+    return await client.v1.checkout.sessions.create_async(params, options=options or None)
+
+
+# =============================================================================================
+# Creating sessions
+# =============================================================================================
+
+
+async def test_create_session_answers_a_checkout_session(
+    stripe_fake: FakeStripe, client: stripe.StripeClient
+) -> None:
+    params = donation()
+    session = await create(client, params, idempotency_key="appeal-bot-intent-abc")
+
+    assert session["object"] == "checkout.session"
+    assert session["id"].startswith("cs_test_")
+    assert session["url"] == f"{stripe_fake.base_url}/pay/{session['id']}"
+    assert (session["amount_subtotal"], session["amount_total"]) == (2500, 2500)
+    assert session["currency"] == "eur"
+    assert (session["status"], session["payment_status"]) == ("open", "unpaid")
+    assert session["payment_intent"] is None
+    assert session["subscription"] is None
+    assert (session["mode"], session["submit_type"], session["locale"]) == (
+        "payment",
+        "donate",
+        "ru",
+    )
+    assert session["client_reference_id"] == "intent-abc"
+    assert session["metadata"].to_dict() == {"intent": "intent-abc"}
+    assert session["adaptive_pricing"]["enabled"] is False
+    assert session["expires_at"] == params["expires_at"]
+    assert session["success_url"] == params["success_url"]
+    assert session["cancel_url"] == params["cancel_url"]
+    assert session["livemode"] is False
+    assert abs(session["created"] - time.time()) < 5
+
+    assert stripe_fake.sessions_created == 1
+    (request,) = stripe_fake.requests_to("POST", "/v1/checkout/sessions")
+    assert request.idempotency_key == "appeal-bot-intent-abc"
+    assert request.headers["stripe-version"] == API_VERSION
+    assert request.params["line_items"][0]["price_data"]["currency"] == "eur"
+    assert request.params["adaptive_pricing"] == {"enabled": "false"}
+    assert "metadata[intent]=intent-abc" in request.body
+    assert stripe_fake.violations == []
+
+
+async def test_default_expiry_is_24_hours(
+    stripe_fake: FakeStripe, client: stripe.StripeClient
+) -> None:
+    stripe_fake.now = 1_800_000_000
+    params = donation()
+    del params["expires_at"]
+    session = await create(client, params)
+    assert session["expires_at"] == 1_800_000_000 + DAY
+    assert session["created"] == 1_800_000_000
+
+
+async def test_line_items_endpoint_and_expansion(
+    stripe_fake: FakeStripe, client: stripe.StripeClient
+) -> None:
+    params = donation(amount=700, currency="usd")
+    params["line_items"][0]["quantity"] = 3
+    session = await create(client, params, idempotency_key="k")
+    assert session["amount_total"] == 2100
+    items = await client.v1.checkout.sessions.line_items.list_async(session["id"])
+    (item,) = items.data
+    assert (item["quantity"], item["amount_total"], item["description"]) == (3, 2100, "Donation")
+    assert item["price"]["unit_amount"] == 700
+    expanded = await client.v1.checkout.sessions.retrieve_async(
+        session["id"], {"expand": ["line_items"]}
+    )
+    assert expanded["line_items"]["data"][0]["id"] == item["id"]
+
+
+@pytest.mark.parametrize(
+    ("change", "param", "detail"),
+    [
+        pytest.param(lambda p: p.update(foo="x"), "foo", None, id="top-level"),
+        pytest.param(
+            lambda p: price_data(p).update(colour="red"),
+            "line_items[0][price_data][colour]",
+            None,
+            id="nested",
+        ),
+        pytest.param(
+            lambda p: p.update(adaptive_pricing={"enabled": False, "bar": "1"}),
+            "adaptive_pricing[bar]",
+            None,
+            id="in-hash",
+        ),
+        pytest.param(
+            lambda p: p.update(sucess_url="https://example.org"),
+            "sucess_url",
+            "Did you mean success_url?",
+            id="typo",
+        ),
+        pytest.param(
+            lambda p: p.update(payment_method_types=["card"]),
+            "payment_method_types",
+            "allowed_payment_method_types",
+            id="renamed-in-api-version",
+        ),
+        pytest.param(
+            lambda p: p.update(phone_number_collection={"enabled": True}),
+            "phone_number_collection",
+            "FakeStripe does not implement",
+            id="real-but-not-modelled",
+        ),
+    ],
+)
+async def test_unknown_parameter_is_refused(
+    stripe_fake: FakeStripe,
+    client: stripe.StripeClient,
+    change: Callable[[dict[str, Any]], None],
+    param: str,
+    detail: str | None,
+) -> None:
+    params = donation()
+    change(params)
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        await create(client, params)
+    error = caught.value
+    assert (error.http_status, error.code, error.param) == (400, "parameter_unknown", param)
+    assert error.user_message.startswith(
+        (f"Received unknown parameter: {param}", f"FakeStripe does not implement parameter {param}")
+    )
+    if detail:
+        assert detail in error.user_message
+    assert stripe_fake.sessions_created == 0
+    assert [request.status for request in stripe_fake.violations] == [400]
+
+
+def _without(name: str) -> Callable[[dict[str, Any]], None]:
+    return lambda params: params.pop(name)
+
+
+def _metadata(**values: str) -> Callable[[dict[str, Any]], None]:
+    return lambda params: params.update(metadata=values)
+
+
+@pytest.mark.parametrize(
+    ("change", "param", "code", "message"),
+    [
+        (_without("mode"), "mode", "parameter_missing", "Missing required param: mode."),
+        (_without("line_items"), "line_items", "parameter_missing", None),
+        (_without("success_url"), "success_url", "parameter_missing", None),
+        (
+            lambda p: p.update(mode="donation"),
+            "mode",
+            None,
+            "Invalid mode: must be one of payment, setup, or subscription",
+        ),
+        (lambda p: p.update(submit_type="give"), "submit_type", None, None),
+        (
+            lambda p: p.update(mode="setup", currency="eur"),
+            "submit_type",
+            None,
+            "`submit_type` can only be specified",
+        ),
+        (lambda p: p.update(locale="xx"), "locale", None, None),
+        (
+            lambda p: price_data(p).update(currency="zzz"),
+            "line_items[0][price_data][currency]",
+            None,
+            "Invalid currency: zzz",
+        ),
+        (
+            lambda p: price_data(p).update(unit_amount=-1),
+            "line_items[0][price_data][unit_amount]",
+            "parameter_invalid_integer",
+            None,
+        ),
+        (
+            lambda p: price_data(p).update(unit_amount=100_000_000),
+            "line_items[0][price_data][unit_amount]",
+            "parameter_invalid_integer",
+            "less than or equal to 99999999",
+        ),
+        (
+            lambda p: price_data(p).update(unit_amount="12.50"),
+            "line_items[0][price_data][unit_amount]",
+            "parameter_invalid_integer",
+            "Invalid integer: 12.50",
+        ),
+        (
+            lambda p: p["line_items"][0].update(quantity=0),
+            "line_items[0][quantity]",
+            "parameter_invalid_integer",
+            None,
+        ),
+        (
+            lambda p: p["line_items"][0].pop("quantity"),
+            "line_items[0][quantity]",
+            "parameter_missing",
+            None,
+        ),
+        (
+            lambda p: p["line_items"][0].update(price="price_123"),
+            "line_items[0][price]",
+            "parameters_exclusive",
+            None,
+        ),
+        (
+            lambda p: price_data(p).update(product_data={"name": ""}),
+            "line_items[0][price_data][product_data][name]",
+            "parameter_invalid_empty",
+            None,
+        ),
+        (
+            lambda p: price_data(p).update(recurring={"interval": "month"}),
+            "line_items[0][price_data][recurring]",
+            None,
+            "You specified `payment` mode but passed a recurring price",
+        ),
+        (
+            lambda p: p.update(client_reference_id="x" * 201),
+            "client_reference_id",
+            None,
+            "must be at most 200 characters",
+        ),
+        (_metadata(**{f"k{i}": "v" for i in range(51)}), "metadata", None, "50 keys"),
+        (_metadata(**{"k" * 41: "v"}), f"metadata[{'k' * 41}]", None, "40 characters"),
+        (_metadata(note="v" * 501), "metadata[note]", None, "500 characters"),
+        (
+            lambda p: p.update(expires_at=int(time.time()) + 600),
+            "expires_at",
+            None,
+            "at least 30 minutes",
+        ),
+        (
+            lambda p: p.update(expires_at=int(time.time()) + DAY + 3600),
+            "expires_at",
+            None,
+            "less than 24 hours",
+        ),
+        (lambda p: p.update(success_url="t.me/bot"), "success_url", "url_invalid", None),
+        (lambda p: p.update(customer_email="nope"), "customer_email", "email_invalid", None),
+        (
+            lambda p: p.update(adaptive_pricing={"enabled": "maybe"}),
+            "adaptive_pricing[enabled]",
+            None,
+            "Invalid boolean: maybe",
+        ),
+        (
+            lambda p: p.update(subscription_data={"metadata": {"a": "b"}}),
+            "subscription_data",
+            None,
+            "`subscription` mode",
+        ),
+    ],
+    ids=lambda value: value if isinstance(value, str) else None,
+)
+async def test_invalid_values_are_refused_like_stripe(
+    stripe_fake: FakeStripe,
+    client: stripe.StripeClient,
+    change: Callable[[dict[str, Any]], None],
+    param: str,
+    code: str | None,
+    message: str | None,
+) -> None:
+    params = donation()
+    change(params)
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        await create(client, params)
+    error = caught.value
+    assert (error.http_status, error.param, error.code) == (400, param, code)
+    if message:
+        assert message in error.user_message
+    body = stripe_fake.violations[-1].response
+    assert body["error"]["type"] == "invalid_request_error"
+    assert stripe_fake.sessions_created == 0
+
+
+@pytest.mark.parametrize(
+    ("currency", "amount", "shown"),
+    [("usd", 49, "$0.50 usd"), ("eur", 49, "€0.50 eur"), ("gbp", 29, "£0.30 gbp")],
+)
+async def test_amount_below_the_currency_minimum(
+    client: stripe.StripeClient, currency: str, amount: int, shown: str
+) -> None:
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        await create(client, donation(amount, currency))
+    assert caught.value.code == "amount_too_small"
+    assert caught.value.user_message == (
+        f"The Checkout Session's total amount due must add up to at least {shown}"
+    )
+
+
+async def test_amounts_at_the_minimum_and_over_quantities_are_accepted(
+    stripe_fake: FakeStripe, client: stripe.StripeClient
+) -> None:
+    await create(client, donation(30, "gbp"))
+    params = donation(25, "usd")
+    params["line_items"][0]["quantity"] = 2
+    session = await create(client, params)
+    assert session["amount_total"] == 50
+    assert stripe_fake.violations == []
+
+
+def test_sessions_can_be_created_without_http() -> None:
+    account = StripeAccount(seed=1)
+    session = account.create_session(donation())
+    assert account.sessions[session["id"]]["amount_total"] == 2500
+    with pytest.raises(FakeStripeError) as caught:
+        account.create_session(donation(mode="gift"))
+    assert caught.value.param == "mode"
+
+
+# =============================================================================================
+# Idempotency
+# =============================================================================================
+
+
+async def test_idempotent_replay_and_conflicting_reuse(
+    stripe_fake: FakeStripe, client: stripe.StripeClient
+) -> None:
+    params = donation()
+    first = await create(client, params, idempotency_key="appeal-bot-1")
+    again = await create(client, params, idempotency_key="appeal-bot-1")
+    assert again["id"] == first["id"]
+    assert stripe_fake.sessions_created == 1
+    assert [request.replayed for request in stripe_fake.requests] == [False, True]
+
+    with pytest.raises(stripe.IdempotencyError) as caught:
+        await create(client, donation(amount=5000), idempotency_key="appeal-bot-1")
+    assert "same parameters they were first used with" in caught.value.user_message
+    assert stripe_fake.sessions_created == 1
+    assert len(stripe_fake.violations) == 1
+
+
+async def test_replayed_answer_carries_the_replay_headers(stripe_fake: FakeStripe) -> None:
+    body = urlencode(list(_api_encode(donation())))
+    headers = {
+        "Authorization": f"Bearer {API_KEY}",
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Idempotency-Key": "raw-key",
+    }
+    async with httpx.AsyncClient(base_url=stripe_fake.base_url) as http:
+        first = await http.post("/v1/checkout/sessions", content=body, headers=headers)
+        second = await http.post("/v1/checkout/sessions", content=body, headers=headers)
+    assert first.status_code == second.status_code == 200
+    assert "idempotent-replayed" not in first.headers
+    assert second.headers["idempotent-replayed"] == "true"
+    assert second.headers["original-request"] == first.headers["request-id"]
+    assert second.headers["request-id"] != first.headers["request-id"]
+    assert second.json() == first.json()
+
+
+# =============================================================================================
+# Payments, retrieval and expansion
+# =============================================================================================
+
+
+async def test_pay_then_retrieve_with_expansion(
+    stripe_fake: FakeStripe, client: stripe.StripeClient
+) -> None:
+    session = await create(client, donation(2500, "eur"))
+    event = stripe_fake.pay(session["id"], settle_currency="usd", exchange_rate=1.1)
+
+    assert event["type"] == "checkout.session.completed"
+    paid = event["data"]["object"]
+    assert (paid["status"], paid["payment_status"]) == ("complete", "paid")
+    assert paid["payment_intent"].startswith("pi_")
+    assert paid["url"] is None
+
+    plain = await client.v1.checkout.sessions.retrieve_async(session["id"])
+    assert plain["payment_intent"] == paid["payment_intent"]
+
+    expanded = await client.v1.checkout.sessions.retrieve_async(
+        session["id"], {"expand": ["payment_intent.latest_charge.balance_transaction"]}
+    )
+    intent = expanded["payment_intent"]
+    assert (intent["status"], intent["amount"], intent["currency"]) == ("succeeded", 2500, "eur")
+    charge = intent["latest_charge"]
+    assert charge["paid"] is True
+    assert (charge["amount"], charge["amount_refunded"], charge["refunded"]) == (2500, 0, False)
+    assert charge["payment_intent"] == intent["id"]
+    transaction = charge["balance_transaction"]
+    assert transaction["id"].startswith("txn_")
+    assert (transaction["amount"], transaction["currency"]) == (2750, "usd")
+    assert transaction["fee"] == round(2750 * 0.029) + 30
+    assert transaction["net"] == transaction["amount"] - transaction["fee"]
+    assert transaction["exchange_rate"] == pytest.approx(1.1)
+
+    one_level = await client.v1.checkout.sessions.retrieve_async(
+        session["id"], {"expand": ["payment_intent"]}
+    )
+    assert one_level["payment_intent"]["latest_charge"] == charge["id"]
+    again = await client.v1.payment_intents.retrieve_async(
+        intent["id"], {"expand": ["latest_charge"]}
+    )
+    assert again["latest_charge"]["balance_transaction"] == transaction["id"]
+    assert (await client.v1.charges.retrieve_async(charge["id"]))["amount"] == 2500
+    fetched = await client.v1.balance_transactions.retrieve_async(transaction["id"])
+    assert fetched["net"] == transaction["net"]
+    assert stripe_fake.violations == []
+
+
+async def test_same_currency_settlement_has_no_exchange_rate(
+    stripe_fake: FakeStripe, client: stripe.StripeClient
+) -> None:
+    session = await create(client, donation(1000, "usd"))
+    stripe_fake.pay(session["id"], fee_rate=0.0, fee_fixed=0)
+    intent = stripe_fake.payment_intents[stripe_fake.sessions[session["id"]]["payment_intent"]]
+    charge = stripe_fake.charges[intent["latest_charge"]]
+    transaction = stripe_fake.balance_transactions[charge["balance_transaction"]]
+    assert (transaction["amount"], transaction["fee"], transaction["exchange_rate"]) == (
+        1000,
+        0,
+        None,
+    )
+
+
+async def test_retrieve_errors(stripe_fake: FakeStripe, client: stripe.StripeClient) -> None:
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        await client.v1.checkout.sessions.retrieve_async("cs_test_nope")
+    error = caught.value
+    assert (error.http_status, error.code, error.param) == (404, "resource_missing", "session")
+    assert error.user_message == "No such checkout.session: 'cs_test_nope'"
+
+    session = await create(client, donation())
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        await client.v1.checkout.sessions.retrieve_async(session["id"], {"expand": ["colour"]})
+    assert "cannot be expanded (colour)" in caught.value.user_message
+
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        await client.v1.charges.retrieve_async("ch_missing")
+    assert caught.value.user_message == "No such charge: 'ch_missing'"
+
+
+async def test_expire_over_the_api(stripe_fake: FakeStripe, client: stripe.StripeClient) -> None:
+    session = await create(client, donation())
+    expired = await client.v1.checkout.sessions.expire_async(
+        session["id"], options={"idempotency_key": "expire-1"}
+    )
+    assert (expired["status"], expired["url"]) == ("expired", None)
+    (event,) = stripe_fake.events
+    assert event["type"] == "checkout.session.expired"
+    request = stripe_fake.requests[-1]
+    assert event["request"] == {"id": request.request_id, "idempotency_key": "expire-1"}
+
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        await client.v1.checkout.sessions.expire_async(session["id"])
+    assert caught.value.http_status == 400
+    assert stripe_fake.violations == []  # a state race, not an invalid request
+
+
+async def test_sessions_expire_on_their_own(
+    stripe_fake: FakeStripe, client: stripe.StripeClient
+) -> None:
+    stripe_fake.now = int(time.time())
+    params = donation()
+    del params["expires_at"]
+    session = await create(client, params)
+    assert stripe_fake.advance(DAY - 1) == []
+    (event,) = stripe_fake.advance(1)
+    assert event["type"] == "checkout.session.expired"
+    retrieved = await client.v1.checkout.sessions.retrieve_async(session["id"])
+    assert retrieved["status"] == "expired"
+    with pytest.raises(ValueError, match="expired"):
+        stripe_fake.pay(session["id"])
+
+
+async def test_delayed_payment_succeeds_or_fails(
+    stripe_fake: FakeStripe, client: stripe.StripeClient
+) -> None:
+    good = await create(client, donation())
+    bad = await create(client, donation())
+
+    completed = stripe_fake.pay_async(good["id"])
+    assert completed["type"] == "checkout.session.completed"
+    assert completed["data"]["object"]["payment_status"] == "unpaid"
+    assert stripe_fake.charges == {}
+    succeeded = stripe_fake.settle_async(good["id"], succeeded=True)
+    assert succeeded["type"] == "checkout.session.async_payment_succeeded"
+    assert succeeded["data"]["object"]["payment_status"] == "paid"
+    (charge,) = stripe_fake.charges.values()
+    assert charge["payment_method_details"]["type"] == "sepa_debit"
+
+    stripe_fake.pay_async(bad["id"])
+    failed = stripe_fake.settle_async(bad["id"], succeeded=False)
+    assert failed["type"] == "checkout.session.async_payment_failed"
+    assert failed["data"]["object"]["payment_status"] == "unpaid"
+    with pytest.raises(ValueError, match="no processing payment"):
+        stripe_fake.settle_async(bad["id"])
+
+
+async def test_refunds_and_disputes(stripe_fake: FakeStripe, client: stripe.StripeClient) -> None:
+    refunded_session = await create(client, donation(2500))
+    disputed_session = await create(client, donation(4000))
+    stripe_fake.pay(refunded_session["id"])
+    stripe_fake.pay(disputed_session["id"])
+    charge_id, disputed_charge_id = (
+        stripe_fake.payment_intents[stripe_fake.sessions[s["id"]]["payment_intent"]][
+            "latest_charge"
+        ]
+        for s in (refunded_session, disputed_session)
+    )
+
+    partial = stripe_fake.refund(charge_id, 1000)
+    assert partial["type"] == "charge.refunded"
+    assert partial["data"]["object"]["amount_refunded"] == 1000
+    assert partial["data"]["object"]["refunded"] is False
+    assert partial["data"]["previous_attributes"] == {"amount_refunded": 0}
+    rest = stripe_fake.refund(charge_id)
+    assert (rest["data"]["object"]["amount_refunded"], rest["data"]["object"]["refunded"]) == (
+        2500,
+        True,
+    )
+    with pytest.raises(ValueError, match="remains refundable"):
+        stripe_fake.refund(charge_id, 1)
+
+    created = stripe_fake.dispute(disputed_charge_id)
+    dispute = created["data"]["object"]
+    assert created["type"] == "charge.dispute.created"
+    assert dispute["id"].startswith("dp_")
+    assert (dispute["charge"], dispute["amount"], dispute["currency"]) == (
+        disputed_charge_id,
+        4000,
+        "eur",
+    )
+    assert dispute["payment_intent"] == stripe_fake.charges[disputed_charge_id]["payment_intent"]
+    assert dispute["status"] == "needs_response"
+    with pytest.raises(ValueError, match="charged back"):
+        stripe_fake.refund(disputed_charge_id)
+    updated = stripe_fake.update_dispute(dispute["id"])
+    assert updated["data"]["object"]["status"] == "under_review"
+    closed = stripe_fake.close_dispute(dispute["id"], "won")
+    assert closed["type"] == "charge.dispute.closed"
+    assert closed["data"]["object"]["status"] == "won"
+    assert closed["data"]["previous_attributes"] == {"status": "under_review"}
+    fetched = await client.v1.disputes.retrieve_async(dispute["id"], {"expand": ["charge"]})
+    assert fetched["charge"]["disputed"] is True
+
+
+def _sdk_fields(resource: type) -> set[str]:
+    return {name for name in resource.__annotations__ if not name.startswith("_")}
+
+
+async def test_objects_only_carry_fields_the_sdk_knows(
+    stripe_fake: FakeStripe, client: stripe.StripeClient
+) -> None:
+    session = await create(client, donation())
+    stripe_fake.pay(session["id"])
+    charge_id = next(iter(stripe_fake.charges))
+    stripe_fake.refund(charge_id, 100)
+    stripe_fake.dispute(charge_id)
+    stores: list[tuple[dict[str, dict[str, Any]], type]] = [
+        (stripe_fake.sessions, stripe.checkout.Session),
+        (stripe_fake.payment_intents, stripe.PaymentIntent),
+        (stripe_fake.charges, stripe.Charge),
+        (stripe_fake.balance_transactions, stripe.BalanceTransaction),
+        (stripe_fake.refunds, stripe.Refund),
+        (stripe_fake.disputes, stripe.Dispute),
+        (stripe_fake.payment_methods, stripe.PaymentMethod),
+        ({event["id"]: event for event in stripe_fake.events}, stripe.Event),
+    ]
+    for store, resource in stores:
+        for obj in store.values():
+            assert set(obj) <= _sdk_fields(resource), resource.__name__
+    (item,) = stripe_fake.session_line_items(session["id"])
+    assert set(item) <= _sdk_fields(stripe.LineItem)
+    assert set(item["price"]) <= _sdk_fields(stripe.Price)
+
+
+async def test_subscription_mode_session(
+    stripe_fake: FakeStripe, client: stripe.StripeClient
+) -> None:
+    params = donation(
+        amount=1000, mode="subscription", subscription_data={"metadata": {"intent": "m1"}}
+    )
+    del params["submit_type"], params["adaptive_pricing"]
+    price_data(params)["recurring"] = {"interval": "month"}
+    session = await create(client, params)
+    assert (session["mode"], session["amount_total"]) == ("subscription", 1000)
+    event = stripe_fake.pay(session["id"])
+    assert event["data"]["object"]["subscription"].startswith("sub_")
+    retrieved = await client.v1.checkout.sessions.retrieve_async(
+        session["id"], {"expand": ["subscription", "customer"]}
+    )
+    subscription = retrieved["subscription"]
+    assert (subscription["status"], subscription["metadata"]["intent"]) == ("active", "m1")
+    assert subscription["customer"] == retrieved["customer"]["id"]
+    assert subscription["items"]["data"][0]["price"]["recurring"]["interval"] == "month"
+    for obj, resource in [
+        (stripe_fake.subscriptions[subscription["id"]], stripe.Subscription),
+        (stripe_fake.customers[retrieved["customer"]["id"]], stripe.Customer),
+    ]:
+        assert set(obj) <= _sdk_fields(resource), resource.__name__
+    assert set(subscription["items"]["data"][0].to_dict()) <= _sdk_fields(stripe.SubscriptionItem)
+
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        await create(client, {**params, "line_items": donation()["line_items"]})
+    assert "at least one recurring price" in caught.value.user_message
+
+
+# =============================================================================================
+# Events
+# =============================================================================================
+
+
+async def test_events_list_filters_and_pages(
+    stripe_fake: FakeStripe, client: stripe.StripeClient
+) -> None:
+    start = stripe_fake.now = int(time.time())
+    paid = await create(client, donation())
+    abandoned = await create(client, donation())
+    stripe_fake.advance(10)
+    completed = stripe_fake.pay(paid["id"])
+    stripe_fake.advance(10)
+    expired = stripe_fake.expire(abandoned["id"])
+    stripe_fake.advance(10)
+    charge_id = next(iter(stripe_fake.charges))
+    refunded = stripe_fake.refund(charge_id, 500)
+    stripe_fake.advance(10)
+    disputed = stripe_fake.dispute(charge_id)
+    ids = {
+        e["id"]: name
+        for e, name in [(completed, "c"), (expired, "x"), (refunded, "r"), (disputed, "d")]
+    }
+
+    async def listed(**params: Any) -> tuple[str, bool]:
+        page = await client.v1.events.list_async(params)
+        assert page["url"] == "/v1/events"
+        return "".join(ids[event.id] for event in page.data), page.has_more
+
+    assert await listed() == ("drxc", False)
+    assert await listed(types=["checkout.session.completed", "checkout.session.expired"]) == (
+        "xc",
+        False,
+    )
+    assert await listed(type="charge.*") == ("dr", False)
+    assert await listed(type="charge.dispute.*") == ("d", False)
+    assert await listed(type="checkout.session.expired") == ("x", False)
+    assert await listed(created={"gte": start + 20}) == ("drx", False)
+    assert await listed(created={"gt": start + 20, "lte": start + 30}) == ("r", False)
+    assert await listed(created=start + 10) == ("c", False)
+    assert await listed(limit=2) == ("dr", True)
+    assert await listed(limit=2, starting_after=refunded["id"]) == ("xc", False)
+    assert await listed(limit=1, ending_before=expired["id"]) == ("r", True)
+
+    # The bot's reconciliation loop: pages of `types` since a checkpoint, then oldest first.
+    params: dict[str, Any] = {"created": {"gte": start}, "types": ["charge.refunded"], "limit": 1}
+    seen = []
+    while True:
+        page = await client.v1.events.list_async(params)
+        seen.extend(event.to_dict() for event in page.data)
+        if not page.has_more:
+            break
+        params["starting_after"] = page.data[-1].id
+    assert [event["id"] for event in seen] == [refunded["id"]]
+    assert seen[0]["data"]["object"]["amount_refunded"] == 500
+
+    event = await client.v1.events.retrieve_async(completed["id"])
+    assert event["api_version"] == API_VERSION
+    assert event["data"]["object"]["id"] == paid["id"]
+    assert event["request"]["id"] is None
+    assert stripe_fake.violations == []
+
+    stripe_fake.advance(31 * DAY)
+    assert await listed() == ("", False)
+    with pytest.raises(stripe.InvalidRequestError):
+        await client.v1.events.retrieve_async(completed["id"])
+
+
+@pytest.mark.parametrize(
+    ("params", "param"),
+    [
+        ({"type": "charge.refunded", "types": ["charge.refunded"]}, "type"),
+        ({"limit": 0}, "limit"),
+        ({"limit": 101}, "limit"),
+        ({"starting_after": "evt_unknown"}, "starting_after"),
+        ({"created": {"since": 5}}, "created[since]"),
+        ({"types": [f"type.{i}" for i in range(21)]}, "types"),
+    ],
+)
+async def test_events_list_refuses_bad_parameters(
+    stripe_fake: FakeStripe, client: stripe.StripeClient, params: dict[str, Any], param: str
+) -> None:
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        await client.v1.events.list_async(params)
+    assert caught.value.param == param
+    assert len(stripe_fake.violations) == 1
+
+
+async def test_list_sessions(stripe_fake: FakeStripe, client: stripe.StripeClient) -> None:
+    first = await create(client, donation())
+    second = await create(client, donation())
+    stripe_fake.pay(first["id"])
+    everything = await client.v1.checkout.sessions.list_async()
+    assert {session.id for session in everything.data} == {first["id"], second["id"]}
+    still_open = await client.v1.checkout.sessions.list_async(
+        {"status": "open", "expand": ["data.payment_intent"]}
+    )
+    assert [session.id for session in still_open.data] == [second["id"]]
+    complete = await client.v1.checkout.sessions.list_async(
+        {"status": "complete", "expand": ["data.payment_intent"]}
+    )
+    assert complete.data[0]["payment_intent"]["status"] == "succeeded"
+
+
+# =============================================================================================
+# Webhooks
+# =============================================================================================
+
+
+async def test_signed_events_verify_with_the_sdk(
+    stripe_fake: FakeStripe, client: stripe.StripeClient
+) -> None:
+    session = await create(client, donation(metadata={"intent": "intent-abc", "note": "спасибо"}))
+    event = stripe_fake.pay(session["id"])
+    body, header = stripe_fake.signed(event)
+    assert "спасибо".encode() in body  # raw UTF-8, as Stripe sends it
+
+    verified = stripe.Webhook.construct_event(body, header, SECRET, tolerance=300)
+    assert (verified.id, verified.type) == (event["id"], "checkout.session.completed")
+    assert verified["data"]["object"]["client_reference_id"] == "intent-abc"
+    assert json.loads(body) == event
+
+    failures = {
+        "tampered": (body.replace(b"2500", b"9999"), header, SECRET),
+        "reserialised": (json.dumps(json.loads(body)).encode(), header, SECRET),
+        "other secret": (body, header, "whsec_other"),
+        "old": (body, stripe_fake.signed(event, timestamp=int(time.time()) - 600)[1], SECRET),
+    }
+    for name, (payload, signature, secret) in failures.items():
+        with pytest.raises(stripe.SignatureVerificationError):
+            stripe.Webhook.construct_event(payload, signature, secret, tolerance=300)
+            pytest.fail(f"{name} payload verified")
+
+
+async def test_deliver_posts_a_signed_event(
+    stripe_fake: FakeStripe, client: stripe.StripeClient
+) -> None:
+    received: list[str] = []
+
+    async def webhook(request: Request) -> Response:
+        try:
+            event = stripe.Webhook.construct_event(
+                await request.body(), request.headers.get("stripe-signature"), SECRET
+            )
+        except stripe.SignatureVerificationError:
+            return Response(status_code=400)
+        received.append(event.type)
+        return Response(status_code=200)
+
+    app = Starlette(routes=[Route("/stripe/webhook", webhook, methods=["POST"])])
+    session = await create(client, donation())
+    event = stripe_fake.pay(session["id"])
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://bot") as bot:
+        ok = await stripe_fake.deliver(event, "http://bot/stripe/webhook", client=bot)
+        forged = await stripe_fake.deliver(
+            event, "http://bot/stripe/webhook", client=bot, secret="whsec_forged"
+        )
+    assert (ok.status_code, forged.status_code) == (200, 400)
+    assert received == ["checkout.session.completed"]
+    assert [delivery.status for delivery in stripe_fake.deliveries] == [200, 400]
+
+
+# =============================================================================================
+# Faults, auth and raw error shapes
+# =============================================================================================
+
+
+async def test_injected_server_error_is_retried_by_the_sdk(stripe_fake: FakeStripe) -> None:
+    stripe_fake.fail_next("POST", "/v1/checkout/sessions", status=500)
+    async with sdk(stripe_fake, retries=2) as client:
+        session = await create(client, donation())
+    attempts = stripe_fake.requests_to("POST", "/v1/checkout/sessions")
+    assert [attempt.status for attempt in attempts] == [500, 200]
+    assert attempts[0].idempotency_key == attempts[1].idempotency_key  # the SDK's own key
+    assert attempts[0].error == {
+        "type": "api_error",
+        "message": "An unknown error occurred (injected by FakeStripe).",
+    }
+    assert stripe_fake.sessions[session["id"]]["status"] == "open"
+    assert stripe_fake.sessions_created == 1
+    assert stripe_fake.violations == []
+
+
+@pytest.mark.parametrize(
+    ("status", "error_class", "code"),
+    [
+        (500, stripe.APIError, None),
+        (429, stripe.RateLimitError, "rate_limit"),
+        (402, stripe.CardError, "card_declined"),
+    ],
+)
+async def test_injected_errors_reach_the_client(
+    stripe_fake: FakeStripe, status: int, error_class: type[Exception], code: str | None
+) -> None:
+    stripe_fake.fail_next("*", "/v1/checkout", status=status)
+    async with sdk(stripe_fake) as client:
+        with pytest.raises(error_class) as caught:
+            await create(client, donation())
+        assert caught.value.http_status == status  # type: ignore[attr-defined]
+        assert caught.value.json_body["error"].get("code") == code  # type: ignore[attr-defined]
+        assert caught.value.request_id.startswith("req_")  # type: ignore[attr-defined]
+        await create(client, donation())  # the fault was used up
+    assert stripe_fake.violations == []
+
+
+async def test_should_retry_false_stops_the_sdk(stripe_fake: FakeStripe) -> None:
+    stripe_fake.fail_next("POST", "/v1/checkout/sessions", 503, should_retry=False, count=3)
+    async with sdk(stripe_fake, retries=2) as client:
+        with pytest.raises(stripe.APIError):
+            await create(client, donation())
+    assert len(stripe_fake.requests) == 1
+
+
+async def test_latency_makes_the_client_time_out(stripe_fake: FakeStripe) -> None:
+    stripe_fake.set_latency(0.5)
+    async with sdk(stripe_fake, request_timeout=0.05) as client:
+        with pytest.raises(stripe.APIConnectionError):
+            await client.v1.events.list_async()
+    stripe_fake.set_latency(0)
+
+
+async def test_wrong_api_key_is_refused(stripe_fake: FakeStripe) -> None:
+    async with sdk(stripe_fake, api_key="sk_test_wrong_key_1234") as client:
+        with pytest.raises(stripe.AuthenticationError) as caught:
+            await create(client, donation())
+    assert caught.value.http_status == 401
+    assert caught.value.user_message == "Invalid API Key provided: sk_test_**********1234"
+    assert "wrong_key" not in json.dumps(stripe_fake.violations[0].response)
+    assert stripe_fake.sessions_created == 0
+
+
+async def test_raw_error_shapes_and_headers(stripe_fake: FakeStripe) -> None:
+    auth = {"Authorization": f"Bearer {API_KEY}"}
+    async with httpx.AsyncClient(base_url=stripe_fake.base_url) as http:
+        unknown = await http.get("/v1/foo", headers=auth)
+        missing_key = await http.get("/v1/events")
+        as_json = await http.post("/v1/checkout/sessions", json={"mode": "payment"}, headers=auth)
+        listed = await http.get(
+            "/v1/events", params={"created[gte]": "0", "types[]": "x.y", "limit": "3"}, headers=auth
+        )
+    assert unknown.status_code == 404
+    assert unknown.json()["error"]["type"] == "invalid_request_error"
+    assert unknown.json()["error"]["message"].startswith("Unrecognized request URL (GET: /v1/foo)")
+    assert missing_key.status_code == 401
+    assert missing_key.json()["error"]["message"].startswith("You did not provide an API key")
+    assert as_json.status_code == 400
+    assert "unsupported Content-Type application/json" in as_json.json()["error"]["message"]
+    assert listed.status_code == 200
+    assert listed.json() == {"object": "list", "data": [], "has_more": False, "url": "/v1/events"}
+    for response in (unknown, missing_key, as_json, listed):
+        assert response.headers["request-id"].startswith("req_")
+    assert [request.status for request in stripe_fake.violations] == [404, 401, 400]
+
+
+async def test_hosted_checkout_page_pays_and_redirects(
+    stripe_fake: FakeStripe, client: stripe.StripeClient
+) -> None:
+    params = donation(success_url="https://example.org/thanks?session={CHECKOUT_SESSION_ID}")
+    session = await create(client, params)
+    async with httpx.AsyncClient() as browser:
+        page = await browser.get(session["url"])
+        paid = await browser.post(session["url"], data={"action": "pay"})
+    assert page.status_code == 200
+    assert "€25.00 eur" in page.text
+    assert paid.status_code == 303
+    assert paid.headers["location"] == f"https://example.org/thanks?session={session['id']}"
+    assert stripe_fake.sessions[session["id"]]["payment_status"] == "paid"
+    assert [event["type"] for event in stripe_fake.events] == ["checkout.session.completed"]
+
+
+# =============================================================================================
+# Form decoding
+# =============================================================================================
+
+_KEYS = st.from_regex(r"[a-z_]{1,8}", fullmatch=True)
+_SCALARS = st.text(st.characters(exclude_categories=("Cs",)), max_size=8) | st.integers(
+    -5, 10**9
+).map(str)
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: (
+        st.lists(inner, min_size=1, max_size=3)
+        | st.dictionaries(_KEYS, inner, min_size=1, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.dictionaries(_KEYS, _VALUES, min_size=1, max_size=4))
+def test_decode_form_inverts_the_sdk_encoding(params: dict[str, Any]) -> None:
+    encoded = urlencode(list(_api_encode(params)))
+    assert listify(decode_form(parse_qsl(encoded, keep_blank_values=True))) == params
+
+
+def test_decode_form_takes_empty_brackets_and_refuses_clashes() -> None:
+    pairs = [("expand[]", "a"), ("expand[]", "b"), ("metadata[0]", "zero")]
+    assert decode_form(pairs) == {"expand": {"0": "a", "1": "b"}, "metadata": {"0": "zero"}}
+    with pytest.raises(FakeStripeError):
+        decode_form([("metadata", "x"), ("metadata[a]", "y")])
