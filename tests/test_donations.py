@@ -4,6 +4,7 @@ import asyncio
 import csv
 import io
 import json
+import sqlite3
 import time
 from http import HTTPStatus
 
@@ -13,6 +14,7 @@ import pytest
 from tests.conftest import ADMIN_ID, STRIPE_KEY, running_bot
 from tests.test_conversation import plain, say
 from tgbot.i18n import texts
+from tgbot.payments.gateway import PaymentsUnavailable, StripeGateway
 from tgbot.payments.money import Money
 from tgbot.web import create_web_app
 
@@ -364,3 +366,74 @@ async def test_admin_stats_and_csv_export_carry_no_personal_data(giving):
     assert rows[1][2:5] == ["25", "EUR", "paid"]
     assert str(DONOR) not in upload.data.decode()
     assert (await say(giving, donor, "/stats")).text == plain("en", "error.unknown_command")
+
+
+async def test_settled_amount_and_fee_are_read_back_after_payment(giving):
+    user = giving.api.make_user(DONOR, language_code="en")
+    await donate(giving, user)
+    event = giving.stripe.pay(only_session(giving)["id"], settle_currency="usd", exchange_rate=1.08)
+    await deliver(giving, event)
+    await giving.api.wait_for_message(DONOR)  # thanks are sent after the settlement is read
+    (row,) = await giving.services.storage.donations.totals()
+    assert (row.settled_currency, row.settled_kept, row.gross) == ("usd", 2700, 2500)
+    assert (
+        row.fees
+        == giving.stripe.balance_transactions[next(iter(giving.stripe.balance_transactions))]["fee"]
+    )
+
+
+@pytest.mark.logs_errors
+async def test_an_event_that_cannot_be_stored_gets_500_and_its_retry_counts(giving):
+    user = giving.api.make_user(DONOR, language_code="en")
+    await donate(giving, user)
+    event = giving.stripe.pay(only_session(giving)["id"])
+    path = giving.services.settings.database_path
+    with sqlite3.connect(path) as other:  # another process breaks writes, like a full disk
+        other.execute(
+            "CREATE TRIGGER full_disk BEFORE INSERT ON donations"
+            " BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+        )
+    failed = await deliver(giving, event)
+    assert failed.status_code == HTTPStatus.INTERNAL_SERVER_ERROR
+    assert await giving.services.storage.donations.export() == []
+    with sqlite3.connect(path) as other:
+        other.execute("DROP TRIGGER full_disk")
+    retried = await deliver(giving, event)  # nothing half-written: the event id is not taken
+    assert (retried.status_code, retried.json()["duplicate"]) == (HTTPStatus.OK, False)
+    assert await kept_total(giving) == Money(2500, "eur")
+
+
+async def test_without_a_webhook_secret_the_endpoint_says_not_configured(
+    bot_api, stripe_fake, make_settings, stripe_settings
+):
+    settings = make_settings(**(stripe_settings | {"stripe_webhook_secret": None}))
+    async with running_bot(bot_api, settings) as running:
+        web = create_web_app(running.application, running.services, telegram_secret=None)
+        transport = httpx.ASGITransport(app=web)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bot") as http:
+            response = await http.post("/stripe/webhook", content=b"{}")
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+
+
+async def test_a_slow_stripe_is_a_timeout_not_a_hang(stripe_fake):
+    stripe_fake.set_latency(1.0)
+    gateway = StripeGateway(STRIPE_KEY, stripe_fake.base_url, None, timeout=0.2)
+    async with gateway:
+        with pytest.raises(PaymentsUnavailable, match=r"Timeout|Connection"):
+            await gateway.create_checkout(
+                {
+                    "mode": "payment",
+                    "success_url": "https://t.me/x",
+                    "line_items": [
+                        {
+                            "price_data": {
+                                "currency": "eur",
+                                "unit_amount": 500,
+                                "product_data": {"name": "Gift"},
+                            },
+                            "quantity": 1,
+                        }
+                    ],
+                },
+                "key-1",
+            )

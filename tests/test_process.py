@@ -12,9 +12,10 @@ from http import HTTPStatus
 import httpx
 import pytest
 
-from tests.conftest import EMERGENCY, TOKEN
+from tests.conftest import EMERGENCY, STRIPE_KEY, TOKEN
 from tests.test_conversation import plain
 from tgbot.settings import LANGUAGES
+from tgbot.storage import Storage
 from tgbot.web import SECRET_HEADER
 
 START_TIMEOUT = 20.0
@@ -46,10 +47,10 @@ def live_env(tmp_path, bot_api, port: int, **settings: str) -> dict[str, str]:
     )
 
 
-def spawn(tmp_path, env: dict[str, str]) -> Awaitable[asyncio.subprocess.Process]:
+def spawn(tmp_path, env: dict[str, str], *args: str) -> Awaitable[asyncio.subprocess.Process]:
     """`python -m tgbot` in `tmp_path`, so no `.env` of the checkout is read."""
     return asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tgbot", cwd=tmp_path, env=env,
+        sys.executable, "-m", "tgbot", *args, cwd=tmp_path, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
 
@@ -73,10 +74,10 @@ async def stop(process: asyncio.subprocess.Process, signum: int) -> str:
     return stderr.decode()
 
 
-async def run_cli(tmp_path, env: dict[str, str]) -> tuple[int, str]:
-    process = await spawn(tmp_path, env)
-    _, stderr = await asyncio.wait_for(process.communicate(), START_TIMEOUT)
-    return process.returncode, stderr.decode()
+async def run_cli(tmp_path, env: dict[str, str], *args: str) -> tuple[int, str]:
+    process = await spawn(tmp_path, env, *args)
+    stdout, stderr = await asyncio.wait_for(process.communicate(), START_TIMEOUT)
+    return process.returncode, stdout.decode() + stderr.decode()
 
 
 async def test_missing_token_exits_2_with_one_clear_line(tmp_path):
@@ -181,3 +182,47 @@ async def test_webhook_mode_registers_the_secret_and_serves_updates(tmp_path, bo
     assert process.returncode == 0, log
     assert len(bot_api.sent_messages(42)) == 1
     assert bot_api.calls_to("getUpdates") == []
+
+
+async def test_reconcile_command_counts_a_payment_whose_webhook_never_came(tmp_path, stripe_fake):
+    env = bot_env(
+        tmp_path,
+        bot_token=TOKEN,
+        emergency_contact_text=EMERGENCY,
+        stripe_secret_key=STRIPE_KEY,
+        stripe_api_base=stripe_fake.base_url,
+    )
+    storage = await Storage.open(env["DATABASE_PATH"])
+    await storage.donations.create_intent("intent_lost_webhook", 5, "en", 2500, "eur")
+    session = stripe_fake.create_session(
+        {
+            "mode": "payment",
+            "success_url": "https://t.me/AppealBot",
+            "client_reference_id": "intent_lost_webhook",
+            "line_items": [
+                {
+                    "price_data": {
+                        "currency": "eur",
+                        "unit_amount": 2500,
+                        "product_data": {"name": "Gift"},
+                    },
+                    "quantity": 1,
+                }
+            ],
+        }
+    )
+    stripe_fake.pay(session["id"])  # paid, but the webhook is lost
+    code, stderr = await run_cli(tmp_path, env, "reconcile")
+    assert code == 0, stderr
+    (row,) = await storage.donations.export()
+    assert (row.status, row.amount, row.currency) == ("paid", 2500, "eur")
+    await storage.close()
+    code, _ = await run_cli(tmp_path, env, "reconcile")  # again: nothing new, still fine
+    assert code == 0
+
+
+async def test_reconcile_without_stripe_settings_exits_2(tmp_path):
+    env = bot_env(tmp_path, bot_token=TOKEN, emergency_contact_text="x")
+    code, stderr = await run_cli(tmp_path, env, "reconcile")
+    assert code == 2
+    assert "STRIPE_SECRET_KEY" in stderr

@@ -79,13 +79,19 @@ async def reconcile_once(services: Services) -> ReconcileReport | None:
 
 
 async def _keep_reconciling(application: Application, services: Services) -> None:
-    """Reconcile and thank donors now and every RECONCILE_INTERVAL seconds."""
+    """Reconcile now and every RECONCILE_INTERVAL seconds (0: never), thanking new donors.
+
+    The first round also sends thank-yous that were due when the process last stopped.
+    """
+    interval = services.settings.reconcile_interval
     while True:
-        report = await reconcile_once(services)
+        report = await reconcile_once(services) if interval else None
         if report is not None and report.events_applied:
             log.info("reconciliation applied %d missed Stripe events", report.events_applied)
         await after_payments(application.bot, services)
-        await asyncio.sleep(services.settings.reconcile_interval)
+        if not interval:
+            return
+        await asyncio.sleep(interval)
 
 
 async def run(settings: Settings) -> None:
@@ -123,7 +129,7 @@ async def _run_with(services: Services) -> None:
                 url=settings.webhook_url, secret_token=secret, allowed_updates=Update.ALL_TYPES
             )
         reconciler = None
-        if services.payments is not None and settings.reconcile_interval:
+        if services.payments is not None:
             reconciler = asyncio.create_task(_keep_reconciling(application, services))
         log.info("appeal-bot is running (%s mode) as @%s", settings.mode, application.bot.username)
         await server.serve()

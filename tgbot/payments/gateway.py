@@ -52,15 +52,22 @@ def _describe(error: stripe.StripeError) -> str:
 
 
 class StripeGateway:
-    def __init__(self, api_key: str, api_base: str, webhook_secret: str | None) -> None:
+    def __init__(
+        self,
+        api_key: str,
+        api_base: str,
+        webhook_secret: str | None,
+        timeout: float = REQUEST_TIMEOUT,
+    ) -> None:
         self._api_key = api_key
+        self._timeout = timeout
         self._api_base = api_base
         self._webhook_secret = webhook_secret
         self._http: stripe.HTTPXClient | None = None
         self._client: stripe.StripeClient | None = None
 
     async def __aenter__(self) -> Self:
-        self._http = stripe.HTTPXClient(timeout=REQUEST_TIMEOUT)
+        self._http = stripe.HTTPXClient(timeout=self._timeout)
         self._client = stripe.StripeClient(
             self._api_key,
             base_addresses={"api": self._api_base},
