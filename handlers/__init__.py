@@ -8,6 +8,7 @@ from handlers import (
     errors,
     fallback,
     language,
+    mydonations,
     privacy,
     questions,
     share,
@@ -15,7 +16,17 @@ from handlers import (
     subscription,
 )
 
-FEATURES = (start, language, donations, subscription, share, privacy, admin, questions)
+FEATURES = (
+    start,
+    language,
+    donations,
+    mydonations,
+    subscription,
+    share,
+    privacy,
+    admin,
+    questions,
+)
 
 
 def register(application: Application) -> None:

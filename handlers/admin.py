@@ -22,8 +22,8 @@ from tgbot.storage.donations import TotalsRow
 
 ADMIN_COMMANDS = ("stats", "export_donations")
 CSV_COLUMNS = (
-    "created_utc", "paid_utc", "amount", "currency", "status", "refunded_or_disputed",
-    "checkout_session", "payment_intent",
+    "created_utc", "paid_utc", "amount", "currency", "frequency", "status",
+    "refunded_or_disputed", "stripe_reference", "payment_intent",
 )  # fmt: skip
 
 unknown_command = replies_with("error.unknown_command")
@@ -107,8 +107,9 @@ async def export_donations(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         writer.writerow(
             (
                 _utc(row.created_at), _utc(row.paid_at), Money(row.amount, row.currency).major,
-                row.currency.upper(), row.status, Money(row.returned, row.currency).major,
-                row.session_id, row.payment_intent_id or "",
+                row.currency.upper(), "monthly" if row.monthly else "once", row.status,
+                Money(row.returned, row.currency).major, row.donation_id,
+                row.payment_intent_id or "",
             )
         )  # fmt: skip
     name = f"donations-{datetime.now(UTC):%Y-%m-%d}.csv"

@@ -19,7 +19,7 @@ from tgbot.payments.money import (
     parse_amount,
 )
 from tgbot.payments.progress import Progress, share_of_evacuation
-from tgbot.payments.service import Link, StartProblem
+from tgbot.payments.service import Gift, Link, StartProblem
 from tgbot.services import Services, services
 from tgbot.settings import CURRENCIES
 
@@ -31,30 +31,54 @@ AWAITING_AMOUNT = "donation_currency"
 BAR_CELLS = 10
 
 not_configured = replies_with("donate.unavailable")
+MODES = {"once": False, "month": True}
+"""Callback spelling of one-time and monthly giving."""
+
+
+def _mode(monthly: bool) -> str:
+    return "month" if monthly else "once"
 
 
 def amount_keyboard(
-    t: Texts, context: ContextTypes.DEFAULT_TYPE, currency: str
+    t: Texts, context: ContextTypes.DEFAULT_TYPE, currency: str, monthly: bool
 ) -> InlineKeyboardMarkup:
-    """Preset amounts in `currency`, "Other amount", and the currencies to switch to."""
-    settings = services(context).settings
+    """Preset amounts, "Other amount", the currencies, and a switch to the other frequency.
+
+    Callback data is `don:<action>:<once|month>:<currency>[:<minor units>]`.
+    """
+    settings, mode = services(context).settings, _mode(monthly)
+
+    def button(text: str, action: str, *rest: object) -> InlineKeyboardButton:
+        return InlineKeyboardButton(text, callback_data=":".join(("don", action, *map(str, rest))))
+
     presets = [
-        InlineKeyboardButton(
-            t.money(money), callback_data=callback("don", f"pay:{currency}:{money.minor}")
-        )
+        button(t.money(money), "pay", mode, currency, money.minor)
         for money in (Money.from_major(major, currency) for major in settings.presets(currency))
     ]
-    other = InlineKeyboardButton(
-        t("donate.other_button"), callback_data=callback("don", f"other:{currency}")
-    )
-    switch = [
-        InlineKeyboardButton(
-            f"✓ {code.upper()}" if code == currency else code.upper(),
-            callback_data=callback("don", "keep" if code == currency else f"cur:{code}"),
-        )
+    currencies = [
+        button(f"✓ {code.upper()}", "keep")
+        if code == currency
+        else button(code.upper(), "show", mode, code)
         for code in CURRENCIES
     ]
-    return InlineKeyboardMarkup([presets[:3], presets[3:], [other], switch])
+    other_frequency = (
+        button(t("donate.once_button"), "show", "once", currency)
+        if monthly
+        else button(t("donate.monthly_button"), "show", "month", currency)
+    )
+    return InlineKeyboardMarkup(
+        [
+            presets[:3],
+            presets[3:],
+            [button(t("donate.other_button"), "other", mode, currency)],
+            currencies,
+            [other_frequency],
+        ]
+    )
+
+
+def offer_text(t: Texts, monthly: bool) -> str:
+    return t("donate.choose_monthly" if monthly else "donate.choose")
 
 
 async def donate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -63,26 +87,35 @@ async def donate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await not_configured(update, context)
         return
     t = await user_texts(update.effective_user, context)
+    currency = DEFAULT_CURRENCY[t.language]
     typed = " ".join(context.args or ()) if update.callback_query is None else ""
     if typed:
-        await pay_typed(update, context, t, typed, DEFAULT_CURRENCY[t.language])
+        await pay_typed(update, context, t, typed, currency, monthly=False)
         return
     await update.effective_message.reply_text(
-        t("donate.choose"),
-        reply_markup=amount_keyboard(t, context, DEFAULT_CURRENCY[t.language]),
+        offer_text(t, monthly=False),
+        reply_markup=amount_keyboard(t, context, currency, monthly=False),
     )
 
 
 async def pay_typed(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, t: Texts, typed: str, currency: str
-) -> None:
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    t: Texts,
+    typed: str,
+    currency: str,
+    *,
+    monthly: bool,
+) -> bool:
+    """Send a link for a typed amount, or say why it is refused; returns whether it was sent."""
     maximum = services(context).settings.max_donation
     try:
         money = parse_amount(typed, currency, maximum)
     except AmountError as error:
         await update.effective_message.reply_text(refusal(t, error, maximum))
-        return
-    await send_link(update, context, t, money)
+        return False
+    await send_link(update, context, t, money, monthly=monthly)
+    return True
 
 
 def refusal(t: Texts, error: AmountError, maximum: Decimal) -> str:
@@ -96,15 +129,26 @@ def refusal(t: Texts, error: AmountError, maximum: Decimal) -> str:
 
 
 async def send_link(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, t: Texts, money: Money
+    update: Update, context: ContextTypes.DEFAULT_TYPE, t: Texts, money: Money, *, monthly: bool
 ) -> None:
     """Create (or find again) the Checkout Session and send its link as a button."""
-    result = await services(context).payments.start(
-        update.effective_user.id, t.language, money, t("donate.product_name"), context.bot.username
+    gift = Gift(
+        user_id=update.effective_user.id,
+        language=t.language,
+        money=money,
+        monthly=monthly,
+        product_name=t("donate.product_name"),
+        bot_username=context.bot.username,
     )
+    result = await services(context).payments.start(gift)
     if isinstance(result, Link):
-        button = InlineKeyboardButton(t("donate.pay_button", amount=money), url=result.url)
-        key = "donate.link_again" if result.reused else "donate.link"
+        label = "donate.pay_monthly_button" if monthly else "donate.pay_button"
+        button = InlineKeyboardButton(t(label, amount=money), url=result.url)
+        key = (
+            "donate.link_again"
+            if result.reused
+            else ("donate.link_monthly" if monthly else "donate.link")
+        )
         await update.effective_message.reply_text(
             t(key, amount=money), reply_markup=InlineKeyboardMarkup([[button]])
         )
@@ -114,26 +158,24 @@ async def send_link(
 
 
 async def donation_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Amount, currency and "Other amount" buttons under the /donate message."""
+    """Amount, currency, frequency and "Other amount" buttons under the /donate message."""
     query = update.callback_query
-    t = await user_texts(update.effective_user, context)
+    await query.answer()
     if services(context).payments is None:
-        await query.answer()
         await not_configured(update, context)
         return
-    action, _, argument = query.data.removeprefix("don:").partition(":")
-    currency, _, minor = argument.partition(":")
-    if action == "keep" or currency not in CURRENCIES:
-        await query.answer()
-        return
-    await query.answer()
-    if action == "cur":
-        await query.edit_message_reply_markup(amount_keyboard(t, context, currency))
+    t = await user_texts(update.effective_user, context)
+    action, mode, currency, minor = (query.data.split(":") + [""] * 4)[1:5]
+    if mode not in MODES or currency not in CURRENCIES:
+        return  # "keep", or data no keyboard of ours carries
+    monthly = MODES[mode]
+    if action == "show":
+        keyboard = amount_keyboard(t, context, currency, monthly)
+        await query.edit_message_text(offer_text(t, monthly), reply_markup=keyboard)
     elif action == "other":
-        context.user_data[AWAITING_AMOUNT] = currency
-        await update.effective_message.reply_text(
-            t("donate.other_prompt", currency=currency.upper())
-        )
+        context.user_data[AWAITING_AMOUNT] = (currency, monthly)
+        key = "donate.other_prompt_monthly" if monthly else "donate.other_prompt"
+        await update.effective_message.reply_text(t(key, currency=currency.upper()))
     elif action == "pay" and minor.isdigit() and len(minor) <= 9:
         maximum = services(context).settings.max_donation
         try:
@@ -141,7 +183,7 @@ async def donation_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         except AmountError as error:
             await update.effective_message.reply_text(refusal(t, error, maximum))
             return
-        await send_link(update, context, t, money)
+        await send_link(update, context, t, money, monthly=monthly)
 
 
 async def take_typed_amount(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Texts) -> bool:
@@ -157,15 +199,9 @@ async def take_typed_amount(update: Update, context: ContextTypes.DEFAULT_TYPE, 
     if not any(char.isdigit() for char in text):
         data.pop(AWAITING_AMOUNT)
         return False
-    currency = data[AWAITING_AMOUNT]
-    maximum = services(context).settings.max_donation
-    try:
-        money = parse_amount(text, currency, maximum)
-    except AmountError as error:
-        await update.effective_message.reply_text(refusal(t, error, maximum))
-        return True
-    data.pop(AWAITING_AMOUNT)
-    await send_link(update, context, t, money)
+    currency, monthly = data[AWAITING_AMOUNT]
+    if await pay_typed(update, context, t, text, currency, monthly=monthly):
+        data.pop(AWAITING_AMOUNT)
     return True
 
 
@@ -262,7 +298,8 @@ async def send_thanks(bot: Bot, services_: Services) -> int:
             buttons.append(
                 InlineKeyboardButton(t("donate.news_button"), callback_data=callback("sub", "on"))
             )
-        text = t("donate.thanks", amount=gift, impact=Html(impact(t, gift, settled, services_)))
+        key = "donate.thanks_monthly" if owed.monthly else "donate.thanks"
+        text = t(key, amount=gift, impact=Html(impact(t, gift, settled, services_)))
         try:
             await bot.send_message(
                 owed.user_id, text, reply_markup=InlineKeyboardMarkup([[b] for b in buttons])
@@ -270,7 +307,7 @@ async def send_thanks(bot: Bot, services_: Services) -> int:
             sent += 1
         except TelegramError as error:  # blocked, deleted account: nothing to retry
             log.warning("could not send a thank-you: %s", type(error).__name__)
-        await services_.storage.donations.mark_thanked(owed.session_id)
+        await services_.storage.donations.mark_thanked(owed.donation_id)
     return sent
 
 

@@ -15,7 +15,10 @@ async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     yes = InlineKeyboardButton(t("forget.confirm_button"), callback_data=callback("forget", "yes"))
     no = InlineKeyboardButton(t("forget.cancel_button"), callback_data=callback("forget", "no"))
     buttons = InlineKeyboardMarkup([[yes], [no]])
-    await update.effective_message.reply_text(t("forget.confirm"), reply_markup=buttons)
+    text = t("forget.confirm")
+    if await services(context).storage.donations.monthly_gifts(update.effective_user.id):
+        text = f"{t('forget.monthly_active')}\n\n{text}"  # charges would go on, unlinked
+    await update.effective_message.reply_text(text, reply_markup=buttons)
 
 
 async def forget_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

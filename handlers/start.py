@@ -3,7 +3,7 @@
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from handlers import donations, language, privacy, questions, share, subscription
+from handlers import donations, language, mydonations, privacy, questions, share, subscription
 from handlers.common import PRIVATE, is_subscribed, main_menu, replies_with, user_texts
 
 about = replies_with("about.text")
@@ -29,6 +29,7 @@ DEEP_LINKS = {
     "share": share.share,
     "privacy": privacy.privacy,
     "paid": donations.returned_from_checkout,
+    "mydonations": mydonations.my_donations,
 }
 
 MENU = {

@@ -6,7 +6,7 @@ import itertools
 import pytest
 
 from tgbot.storage import Storage
-from tgbot.storage.donations import DisputeChange, RefundChange, SessionChange
+from tgbot.storage.donations import DisputeChange, PaymentChange, RefundChange
 
 ids = itertools.count(1)
 
@@ -19,8 +19,8 @@ async def storage(tmp_path):
     await storage.close()
 
 
-def session(status: str, session_id: str = "cs_1", intent_id: str = "int_1") -> SessionChange:
-    return SessionChange(session_id, intent_id, "pi_1", 2500, "eur", status)
+def session(status: str, session_id: str = "cs_1", intent_id: str = "int_1") -> PaymentChange:
+    return PaymentChange(session_id, intent_id, "pi_1", 2500, "eur", status)
 
 
 async def apply(storage, *changes, event_id: str | None = None):
@@ -113,7 +113,7 @@ async def test_forget_unlinks_donations_but_keeps_the_amounts(storage):
 
 async def test_settlement_and_checkpoints(storage):
     await apply(storage, session("paid"))
-    assert await storage.donations.unsettled(10) == ["cs_1"]
+    assert await storage.donations.unsettled(10) == [("cs_1", "pi_1")]
     await storage.donations.set_settlement("cs_1", 2700, "usd", 108)
     (row,) = await storage.donations.totals()
     assert (row.settled_currency, row.settled_kept, row.fees) == ("usd", 2700, 108)

@@ -60,17 +60,24 @@ async def test_donate_offers_presets_in_the_languages_currency_and_switches(givi
     offer = await say(giving, user, "/donate")
     assert offer.text == plain("de", "donate.choose")
     data = [button["callback_data"] for button in offer.buttons]
-    assert data[:4] == [f"don:pay:eur:{amount}" for amount in (1000, 2500, 5000, 10000)]
-    assert data[4:] == ["don:other:eur", "don:cur:usd", "don:keep", "don:cur:gbp"]
+    assert data[:4] == [f"don:pay:once:eur:{amount}" for amount in (1000, 2500, 5000, 10000)]
+    assert data[4:] == [
+        "don:other:once:eur",
+        "don:show:once:usd",
+        "don:keep",
+        "don:show:once:gbp",
+        "don:show:month:eur",
+    ]
     assert offer.buttons[0]["text"] == "10,00\xa0€"
-    giving.api.press_button(user, offer, "don:cur:gbp")
-    edit = await giving.api.wait_for_call("editMessageReplyMarkup")
-    assert edit.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == (
-        "don:pay:gbp:1000"
-    )
-    edited = giving.api.message(DONOR, offer.message_id)
-    giving.api.press_button(user, edited, "don:keep")
-    await giving.api.wait_for_call("answerCallbackQuery")
+    giving.api.press_button(user, offer, "don:show:once:gbp")
+    in_pounds = await giving.api.wait_for_message(DONOR)
+    assert in_pounds.method == "editMessageText"
+    assert in_pounds.buttons[0]["callback_data"] == "don:pay:once:gbp:1000"
+    giving.api.press_button(user, in_pounds, "don:show:month:gbp")
+    monthly = await giving.api.wait_for_message(DONOR)
+    assert monthly.text == plain("de", "donate.choose_monthly")
+    assert monthly.buttons[0]["callback_data"] == "don:pay:month:gbp:1000"
+    giving.api.press_button(user, monthly, "don:keep")
     assert (await giving.api.wait_for_call("answerCallbackQuery")).ok
     assert giving.stripe.requests == []
 
@@ -135,7 +142,7 @@ async def test_refused_amounts_are_explained_and_never_reach_stripe(giving, type
 async def test_other_amount_waits_for_a_typed_amount(giving):
     user = giving.api.make_user(DONOR, language_code="es")
     offer = await say(giving, user, "/donate")
-    giving.api.press_button(user, offer, "don:other:eur")
+    giving.api.press_button(user, offer, "don:other:once:eur")
     assert (await giving.api.wait_for_message(DONOR)).text == plain(
         "es", "donate.other_prompt", currency="EUR"
     )
@@ -149,7 +156,7 @@ async def test_other_amount_waits_for_a_typed_amount(giving):
 async def test_a_question_instead_of_an_amount_ends_the_wait(giving):
     user = giving.api.make_user(DONOR, language_code="en")
     offer = await say(giving, user, "/donate")
-    giving.api.press_button(user, offer, "don:other:usd")
+    giving.api.press_button(user, offer, "don:other:once:usd")
     await giving.api.wait_for_message(DONOR)
     assert "Russian LGBT Network" in (await say(giving, user, "who runs the appeal?")).text
     assert giving.stripe.requests == []
@@ -158,8 +165,8 @@ async def test_a_question_instead_of_an_amount_ends_the_wait(giving):
 async def test_asking_twice_gives_the_same_link_and_one_session(giving):
     user = giving.api.make_user(DONOR, language_code="en")
     offer = await say(giving, user, "/donate")
-    giving.api.press_button(user, offer, "don:pay:usd:2500")
-    giving.api.press_button(user, offer, "don:pay:usd:2500")  # a double tap
+    giving.api.press_button(user, offer, "don:pay:once:usd:2500")
+    giving.api.press_button(user, offer, "don:pay:once:usd:2500")  # a double tap
     first = await giving.api.wait_for_message(DONOR)
     second = await giving.api.wait_for_message(DONOR)
     assert first.buttons[0]["url"] == second.buttons[0]["url"]
@@ -363,7 +370,7 @@ async def test_admin_stats_and_csv_export_carry_no_personal_data(giving):
     (upload,) = giving.api.files.values()
     rows = list(csv.reader(io.StringIO(upload.data.decode())))
     assert rows[0][:4] == ["created_utc", "paid_utc", "amount", "currency"]
-    assert rows[1][2:5] == ["25", "EUR", "paid"]
+    assert rows[1][2:6] == ["25", "EUR", "once", "paid"]
     assert str(DONOR) not in upload.data.decode()
     assert (await say(giving, donor, "/stats")).text == plain("en", "error.unknown_command")
 
@@ -437,3 +444,99 @@ async def test_a_slow_stripe_is_a_timeout_not_a_hang(stripe_fake):
                 },
                 "key-1",
             )
+
+
+async def start_monthly(giving, user, amount: int = 1000) -> dict:
+    """Ask for a monthly gift through the buttons and return its Checkout Session."""
+    offer = await say(giving, user, "/donate")  # in US dollars for an English client
+    giving.api.press_button(user, offer, "don:show:month:usd")
+    monthly = await giving.api.wait_for_message(DONOR)
+    giving.api.press_button(user, monthly, "don:show:month:eur")
+    monthly = await giving.api.wait_for_message(DONOR)
+    giving.api.press_button(user, monthly, f"don:pay:month:eur:{amount}")
+    link = await giving.api.wait_for_message(DONOR)
+    assert link.text == plain("en", "donate.link_monthly", amount=Money(amount, "eur"))
+    return only_session(giving)
+
+
+async def test_a_monthly_gift_counts_every_invoice_once_and_thanks_once(giving):
+    user = giving.api.make_user(DONOR, language_code="en")
+    session = await start_monthly(giving, user)
+    (request,) = giving.stripe.requests_to("POST", "/v1/checkout/sessions")
+    assert request.params["mode"] == "subscription"
+    assert request.params["line_items"][0]["price_data"]["recurring"] == {"interval": "month"}
+    intent = request.params["client_reference_id"]
+    assert request.params["subscription_data"] == {"metadata": {"intent": intent}}
+    assert "submit_type" not in request.params
+
+    events = giving.stripe.pay_subscription(session["id"])
+    for event in events.values():  # session completed + first invoice, and the rest
+        assert (await deliver(giving, event)).status_code == HTTPStatus.OK
+    thanks = await giving.api.wait_for_message(DONOR)
+    assert thanks.text.startswith(
+        plain("en", "donate.thanks_monthly", amount=Money(1000, "eur"), impact="").split("\n")[0]
+    )
+    assert await kept_total(giving) == Money(1000, "eur")  # the first month, not twice
+
+    subscription = next(iter(giving.stripe.subscriptions))
+    renewal = giving.stripe.renew(subscription)
+    await deliver(giving, renewal)
+    await deliver(giving, renewal)  # a duplicate
+    assert await kept_total(giving) == Money(2000, "eur")
+    await say(giving, user, "/help")
+    assert len([m for m in giving.api.sent_messages(DONOR) if "Thank you" in m.text]) == 1
+
+
+async def test_mydonations_lists_and_cancels_only_your_own_monthly_gift(giving):
+    user = giving.api.make_user(DONOR, language_code="en")
+    session = await start_monthly(giving, user, amount=2500)
+    for event in giving.stripe.pay_subscription(session["id"]).values():
+        await deliver(giving, event)
+    await giving.api.wait_for_message(DONOR)  # thanks
+    mine = await say(giving, user, "/mydonations")
+    subscription = next(iter(giving.stripe.subscriptions))
+    assert (
+        plain("en", "mine.monthly", amount=Money(2500, "eur"), date="x").split(",")[0] in mine.text
+    )
+    assert mine.buttons == [
+        {
+            "text": texts("en")("mine.cancel_button", amount=Money(2500, "eur")),
+            "callback_data": f"mine:{subscription}",
+        }
+    ]
+    stranger = giving.api.make_user(DONOR + 1, language_code="en")
+    menu = await say(giving, stranger, "/start")  # forged data on a message of their own
+    giving.api.press_button(stranger, menu, f"mine:{subscription}", check_button=False)
+    assert (await giving.api.wait_for_message(DONOR + 1)).text == plain("en", "mine.not_found")
+    assert giving.stripe.subscriptions[subscription]["status"] == "active"
+
+    giving.api.press_button(user, mine, f"mine:{subscription}")
+    canceled = await giving.api.wait_for_message(DONOR)
+    assert canceled.text == plain("en", "mine.canceled", amount=Money(2500, "eur"))
+    assert giving.stripe.subscriptions[subscription]["status"] == "canceled"
+    ended = next(e for e in giving.stripe.events if e["type"] == "customer.subscription.deleted")
+    assert (await deliver(giving, ended)).status_code == HTTPStatus.OK
+    assert (await say(giving, user, "/mydonations")).text.endswith(plain("en", "mine.none_monthly"))
+
+
+async def test_forget_warns_about_a_running_monthly_gift(giving):
+    user = giving.api.make_user(DONOR, language_code="en")
+    session = await start_monthly(giving, user)
+    for event in giving.stripe.pay_subscription(session["id"]).values():
+        await deliver(giving, event)
+    await giving.api.wait_for_message(DONOR)
+    question = await say(giving, user, "/forget")
+    assert question.text.startswith(plain("en", "forget.monthly_active"))
+
+
+async def test_a_refund_of_a_monthly_payment_is_matched_through_its_invoice(giving):
+    user = giving.api.make_user(DONOR, language_code="en")
+    session = await start_monthly(giving, user)
+    for event in giving.stripe.pay_subscription(session["id"], settle_currency="eur").values():
+        await deliver(giving, event)
+    await giving.api.wait_for_message(DONOR)  # thanked once the payment was looked up
+    (donation,) = await giving.services.storage.donations.export()
+    assert donation.payment_intent_id in giving.stripe.payment_intents
+    charge = next(iter(giving.stripe.charges))
+    await deliver(giving, giving.stripe.refund(charge, 400))
+    assert await kept_total(giving) == Money(600, "eur")

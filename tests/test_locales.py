@@ -36,6 +36,7 @@ SAMPLE = {
     "impact": Html("It pays for a lot. "),
     "amounts": "€25.00 + £10.00",
     "period": "All time",
+    "date": "25 Nov 2026",
 }
 MAX_TOPIC_BUTTON = 30
 COST = re.compile(r"4[\s,.\u00a0\u202f]?555")

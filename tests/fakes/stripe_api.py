@@ -21,18 +21,21 @@ for (:meth:`FakeStripe.fail_next`) are answered the same way but are not violati
 
 Endpoints: ``POST/GET /v1/checkout/sessions``, ``GET /v1/checkout/sessions/{id}``,
 ``POST /v1/checkout/sessions/{id}/expire``, ``GET /v1/checkout/sessions/{id}/line_items``,
-``GET /v1/events`` and ``GET /v1/{payment_intents,charges,balance_transactions,disputes,refunds,
-payment_methods,customers,subscriptions,events}/{id}``, all with ``expand``. Anything else
-answers Stripe's 404 "Unrecognized request URL". ``/pay/{id}`` is a minimal hosted checkout
-page (pay or cancel in a browser), outside the API.
+``GET /v1/{events,subscriptions,invoices,invoice_payments}`` (lists),
+``DELETE /v1/subscriptions/{id}`` (cancel) and ``GET /v1/{payment_intents,charges,
+balance_transactions,disputes,refunds,payment_methods,customers,subscriptions,invoices,
+invoice_payments,events}/{id}``, all with ``expand``. Anything else answers Stripe's 404
+"Unrecognized request URL". ``/pay/{id}`` is a minimal hosted checkout page (pay or cancel in
+a browser), outside the API.
 
 Test-side actions (:meth:`FakeStripe.pay`, :meth:`~FakeStripe.pay_async`,
 :meth:`~FakeStripe.settle_async`, :meth:`~FakeStripe.expire`, :meth:`~FakeStripe.refund`,
-:meth:`~FakeStripe.dispute`, ...) change state as Stripe would and store the resulting events,
-which ``GET /v1/events`` lists and :meth:`~FakeStripe.signed` / :meth:`~FakeStripe.deliver`
-turn into signed webhooks. Timestamps come from :attr:`FakeStripe.now` (real time unless set or
-:meth:`advanced <FakeStripe.advance>`); open sessions expire on their own when it passes
-``expires_at``.
+:meth:`~FakeStripe.dispute`, :meth:`~FakeStripe.pay_subscription`, :meth:`~FakeStripe.renew`,
+:meth:`~FakeStripe.cancel_subscription`, ...) change state as Stripe would and store the
+resulting events, which ``GET /v1/events`` lists and :meth:`~FakeStripe.signed` /
+:meth:`~FakeStripe.deliver` turn into signed webhooks. Timestamps come from
+:attr:`FakeStripe.now` (real time unless set or :meth:`advanced <FakeStripe.advance>`); open
+sessions expire on their own when it passes ``expires_at``.
 
 The pieces: :mod:`.stripe_params` (form decoding, parameter specs, error shapes),
 :mod:`.stripe_checkout` (Checkout Session rules and objects), :mod:`.stripe_objects` (other

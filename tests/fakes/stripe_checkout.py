@@ -10,7 +10,10 @@ e.g. ``allowed_payment_method_types`` (older versions' ``payment_method_types`` 
 with a hint) and ``ui_mode`` ``hosted_page``/``embedded_page``/``elements``/``form``.
 
 Simplification: line items must use ``price_data`` (there are no Price or Product objects, so
-``price``/``product`` ids answer ``resource_missing``). Error messages use Stripe's wording where
+``price``/``product`` ids answer ``resource_missing``). In ``subscription`` mode at least one
+price must be recurring (``recurring[interval]`` day/week/month/year), all recurring prices
+share one billing period, and one-time prices are billed once, on the first invoice; in
+``payment`` mode a recurring price is refused. Error messages use Stripe's wording where
 it is known (unknown/missing parameters, enums, amounts, ``expires_at``) and are descriptive
 elsewhere.
 """
@@ -337,7 +340,7 @@ def _check_line_items(items: list[JSONDict], mode: str) -> tuple[str | None, int
     """The line items' common currency and subtotal; checks prices against ``mode``."""
     currency: str | None = None
     subtotal = 0
-    recurring_seen = False
+    recurring_seen: tuple[str, int] | None = None
     for index, item in enumerate(items):
         path = child("line_items", index)
         if "price" in item:
@@ -356,8 +359,18 @@ def _check_line_items(items: list[JSONDict], mode: str) -> tuple[str | None, int
             raise missing_parameter(child(price_path, "unit_amount"))
         recurring = price.get("recurring")
         if recurring is not None:
-            recurring_seen = True
             _check_recurring(recurring, mode, child(price_path, "recurring"))
+            period = (recurring["interval"], recurring.get("interval_count", 1))
+            if recurring_seen is not None and period != recurring_seen:
+                # The fake's own wording: one subscription bills all its items together.
+                raise invalid(
+                    "All recurring prices in a Checkout Session must have the same "
+                    "`recurring.interval` and `recurring.interval_count` (every "
+                    f"{period[1]} {period[0]} differs from every {recurring_seen[1]} "
+                    f"{recurring_seen[0]}).",
+                    child(price_path, "recurring"),
+                )
+            recurring_seen = period
         if currency is None:
             currency = price["currency"]
         elif price["currency"] != currency:
@@ -368,7 +381,7 @@ def _check_line_items(items: list[JSONDict], mode: str) -> tuple[str | None, int
             )
         unit = Decimal(price.get("unit_amount", price.get("unit_amount_decimal")))
         subtotal += _round_minor(unit * item["quantity"])
-    if mode == "subscription" and not recurring_seen:
+    if mode == "subscription" and recurring_seen is None:
         raise invalid(
             "You must provide at least one recurring price in `subscription` mode when using "
             "prices.",

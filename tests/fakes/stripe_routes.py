@@ -4,6 +4,10 @@ Each handler checks its parameters (the SDK's ``TypedDict`` params tell real-but
 parameters from unknown ones), reads or changes the :class:`StripeAccount` and returns the JSON
 answer; errors are raised as :class:`FakeStripeError`. :func:`match_route` finds the handler
 for a method and path, or raises Stripe's 404 "Unrecognized request URL".
+
+Lists are newest first. Simplification: lists filter on the parameters modelled here only;
+other real filters (``collection_method``, ``due_date``, ``test_clock``, ...) are refused as
+not implemented.
 """
 
 from __future__ import annotations
@@ -19,9 +23,17 @@ from stripe.params import (
     DisputeRetrieveParams,
     EventListParams,
     EventRetrieveParams,
+    InvoiceListParams,
+    InvoicePaymentListParams,
+    InvoicePaymentListParamsPayment,
+    InvoicePaymentRetrieveParams,
+    InvoiceRetrieveParams,
     PaymentIntentRetrieveParams,
     PaymentMethodRetrieveParams,
     RefundRetrieveParams,
+    SubscriptionCancelParams,
+    SubscriptionCancelParamsCancellationDetails,
+    SubscriptionListParams,
     SubscriptionRetrieveParams,
 )
 from stripe.params.checkout import (
@@ -34,12 +46,14 @@ from stripe.params.checkout import (
 from . import stripe_objects as objects
 from .stripe_params import (
     ArraySpec,
+    BooleanSpec,
     FakeStripeError,
     IntegerSpec,
     JSONDict,
     ObjectSpec,
     RangeSpec,
     StringSpec,
+    invalid,
     range_matches,
     resource_missing,
 )
@@ -116,7 +130,33 @@ _COLLECTIONS: Mapping[str, _Collection] = {
     "subscriptions": _Collection(
         "subscriptions", "subscription", "subscription_exposed_id", SubscriptionRetrieveParams
     ),
+    "invoices": _Collection("invoices", "invoice", "invoice", InvoiceRetrieveParams),
+    "invoice_payments": _Collection(
+        "invoice_payments", "invoice_payment", "invoice_payment", InvoicePaymentRetrieveParams
+    ),
 }
+SUBSCRIPTION_STATUSES = (
+    "active",
+    "all",
+    "canceled",
+    "ended",
+    "incomplete",
+    "incomplete_expired",
+    "past_due",
+    "paused",
+    "trialing",
+    "unpaid",
+)
+CANCELLATION_FEEDBACK = (
+    "customer_service",
+    "low_quality",
+    "missing_features",
+    "other",
+    "switched_service",
+    "too_complex",
+    "too_expensive",
+    "unused",
+)
 
 # -- parameter specs -------------------------------------------------------------------------
 _EXPAND = ArraySpec(StringSpec())
@@ -151,6 +191,61 @@ _EVENT_LIST = ObjectSpec(
     exclusive=(("type", "types"),),
 )
 _EVENT_RETRIEVE = ObjectSpec({"expand": _EXPAND}, real=EventRetrieveParams)
+_SUBSCRIPTION_LIST = ObjectSpec(
+    {
+        **_PAGE_FIELDS,
+        "created": RangeSpec(),
+        "customer": StringSpec(),
+        "expand": _EXPAND,
+        "price": StringSpec(),
+        "status": StringSpec(choices=SUBSCRIPTION_STATUSES),
+    },
+    real=SubscriptionListParams,
+)
+_SUBSCRIPTION_CANCEL = ObjectSpec(
+    {
+        "cancellation_details": ObjectSpec(
+            {
+                "comment": StringSpec(),
+                "feedback": StringSpec(choices=CANCELLATION_FEEDBACK),
+            },
+            real=SubscriptionCancelParamsCancellationDetails,
+        ),
+        "expand": _EXPAND,
+        "invoice_now": BooleanSpec(),
+        "prorate": BooleanSpec(),
+    },
+    real=SubscriptionCancelParams,
+)
+_INVOICE_LIST = ObjectSpec(
+    {
+        **_PAGE_FIELDS,
+        "created": RangeSpec(),
+        "customer": StringSpec(),
+        "expand": _EXPAND,
+        "status": StringSpec(choices=("draft", "open", "paid", "uncollectible", "void")),
+        "subscription": StringSpec(),
+    },
+    real=InvoiceListParams,
+)
+_INVOICE_PAYMENT_LIST = ObjectSpec(
+    {
+        **_PAGE_FIELDS,
+        "created": RangeSpec(),
+        "expand": _EXPAND,
+        "invoice": StringSpec(),
+        "payment": ObjectSpec(
+            {
+                "payment_intent": StringSpec(),
+                "type": StringSpec(choices=("payment_intent", "payment_record")),
+            },
+            required=frozenset({"type"}),
+            real=InvoicePaymentListParamsPayment,
+        ),
+        "status": StringSpec(choices=("canceled", "open", "paid")),
+    },
+    real=InvoicePaymentListParams,
+)
 _RETRIEVE = {
     name: ObjectSpec({"expand": _EXPAND}, real=collection.retrieve)
     for name, collection in _COLLECTIONS.items()
@@ -245,6 +340,94 @@ def _retrieve_event(account: StripeAccount, ctx: RouteContext) -> JSONDict:
     return objects.expand(event, params.get("expand", []), account.resolve)
 
 
+@_route("GET", r"/v1/subscriptions")
+def _list_subscriptions(account: StripeAccount, ctx: RouteContext) -> JSONDict:
+    params = _SUBSCRIPTION_LIST.parse(ctx.params, "")
+    # No status: every subscription that is not canceled; ``ended`` adds expired ones.
+    status = params.get("status")
+    wanted: Callable[[str], bool] = {
+        None: lambda value: value != "canceled",
+        "all": lambda value: True,
+        "ended": lambda value: value in ("canceled", "incomplete_expired"),
+    }.get(status, lambda value: value == status)
+    matching = [
+        subscribed
+        for subscribed in account.subscriptions.values()
+        if wanted(subscribed["status"])
+        and range_matches(params.get("created"), subscribed["created"])
+        and params.get("customer", subscribed["customer"]) == subscribed["customer"]
+        and (
+            "price" not in params
+            or any(item["price"]["id"] == params["price"] for item in subscribed["items"]["data"])
+        )
+    ]
+    return _page(account, _newest_first(matching), params, "/v1/subscriptions", "subscription")
+
+
+@_route("DELETE", rf"/v1/subscriptions/{_ID}")
+def _cancel_subscription(account: StripeAccount, ctx: RouteContext) -> JSONDict:
+    params = _SUBSCRIPTION_CANCEL.parse(ctx.params, "")
+    subscribed = account.subscriptions.get(ctx.ids["id"])
+    if subscribed is None:
+        raise resource_missing("subscription", ctx.ids["id"], "subscription_exposed_id")
+    if params.get("prorate"):
+        raise invalid(
+            "FakeStripe does not implement prorate=true (a credit proration for the unused "
+            "time): extend tests/fakes/stripe_routes.py or stop sending it",
+            "prorate",
+        )
+    if subscribed["status"] == "canceled":
+        # Not a violation: the donor or the Dashboard may have cancelled it just before.
+        raise FakeStripeError(
+            400,
+            "A canceled subscription can only update its cancellation_details and metadata.",
+            violation=False,
+        )
+    # ``invoice_now`` has nothing to bill: no metered usage or pending prorations exist.
+    details = params.get("cancellation_details", {})
+    account.end_subscription(
+        subscribed,
+        comment=details.get("comment"),
+        feedback=details.get("feedback"),
+        request_id=ctx.request_id,
+        idempotency_key=ctx.idempotency_key,
+    )
+    return objects.expand(subscribed, params.get("expand", []), account.resolve)
+
+
+@_route("GET", r"/v1/invoices")
+def _list_invoices(account: StripeAccount, ctx: RouteContext) -> JSONDict:
+    params = _INVOICE_LIST.parse(ctx.params, "")
+    matching = [
+        found
+        for found in account.invoices.values()
+        if range_matches(params.get("created"), found["created"])
+        and params.get("customer", found["customer"]) == found["customer"]
+        and params.get("status", found["status"]) == found["status"]
+        and params.get("subscription", _subscription_of(found)) == _subscription_of(found)
+    ]
+    return _page(account, _newest_first(matching), params, "/v1/invoices", "invoice")
+
+
+@_route("GET", r"/v1/invoice_payments")
+def _list_invoice_payments(account: StripeAccount, ctx: RouteContext) -> JSONDict:
+    params = _INVOICE_PAYMENT_LIST.parse(ctx.params, "")
+    payment = params.get("payment", {})
+    matching = [
+        found
+        for found in account.invoice_payments.values()
+        if range_matches(params.get("created"), found["created"])
+        and params.get("invoice", found["invoice"]) == found["invoice"]
+        and params.get("status", found["status"]) == found["status"]
+        and payment.get("type", found["payment"]["type"]) == found["payment"]["type"]
+        and payment.get("payment_intent", found["payment"].get("payment_intent"))
+        == found["payment"].get("payment_intent")
+    ]
+    return _page(
+        account, _newest_first(matching), params, "/v1/invoice_payments", "invoice_payment"
+    )
+
+
 @_route("GET", rf"/v1/(?P<collection>{'|'.join(_COLLECTIONS)})/{_ID}")
 def _retrieve_object(account: StripeAccount, ctx: RouteContext) -> JSONDict:
     name = ctx.ids["collection"]
@@ -255,6 +438,15 @@ def _retrieve_object(account: StripeAccount, ctx: RouteContext) -> JSONDict:
     if found is None:
         raise resource_missing(collection.object_name, ctx.ids["id"], collection.param)
     return objects.expand(found, params.get("expand", []), account.resolve)
+
+
+def _subscription_of(found: JSONDict) -> str | None:
+    details = (found.get("parent") or {}).get("subscription_details") or {}
+    return details.get("subscription")
+
+
+def _newest_first(items: list[JSONDict]) -> list[JSONDict]:
+    return sorted(reversed(items), key=lambda item: -item["created"])
 
 
 def _find_session(account: StripeAccount, session_id: str) -> JSONDict:

@@ -6,6 +6,12 @@ settling a delayed payment, a refund from the Dashboard, a chargeback) the way S
 it: objects change and events are stored. It does no HTTP; :class:`~tests.fakes.stripe_api.
 FakeStripe` serves it over the API.
 
+Monthly giving is modelled as Stripe Billing does it for a ``subscription``-mode Checkout
+Session: paying it creates a Customer, a Subscription and a paid first Invoice (with an
+InvoicePayment pointing at the PaymentIntent, whose Charge and BalanceTransaction are made as
+for one-time payments); :meth:`StripeAccount.renew` bills the next period and
+:meth:`StripeAccount.cancel_subscription` ends it.
+
 Simplifications are noted where they happen (search for "Simplification").
 """
 
@@ -16,6 +22,8 @@ import random
 import string
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -30,6 +38,35 @@ __all__ = ["EVENT_RETENTION_SECONDS", "StripeAccount"]
 #: Stripe keeps events for 30 days; older ones are neither listed nor retrievable.
 EVENT_RETENTION_SECONDS = 30 * 24 * 60 * 60
 _ID_ALPHABET = string.ascii_letters + string.digits
+#: Descriptions Stripe gives the PaymentIntents of subscription invoices.
+_INTENT_DESCRIPTIONS = {
+    "subscription_create": "Subscription creation",
+    "subscription_cycle": "Subscription update",
+}
+
+
+@dataclass(frozen=True)
+class _Settlement:
+    """How a card payment settles in the account's balance (see :meth:`StripeAccount.pay`)."""
+
+    currency: str
+    exchange_rate: float
+    fee_rate: float
+    fee_fixed: int
+
+    def check(self, currency: str) -> None:
+        if self.currency == currency and self.exchange_rate != 1.0:
+            raise ValueError("exchange_rate must be 1.0 when nothing is converted")
+
+
+@dataclass(frozen=True)
+class _LineSpec:
+    """What one invoice line bills: a subscription item's period, or a one-time price."""
+
+    price: JSONDict
+    quantity: int
+    period: tuple[int, int]
+    item_id: str | None = None
 
 
 class StripeAccount:
@@ -37,7 +74,8 @@ class StripeAccount:
 
     Public state (read it in tests): ``sessions``, ``payment_intents``, ``charges``,
     ``balance_transactions``, ``disputes``, ``refunds``, ``payment_methods``, ``customers``,
-    ``subscriptions`` (objects by id); ``events`` (every event, oldest first);
+    ``subscriptions``, ``invoices``, ``invoice_payments`` (objects by id; stored invoices
+    leave out the includable ``payments`` list); ``events`` (every event, oldest first);
     ``sessions_created`` (sessions created, idempotent replays not counted).
 
     Test-side actions raise ``KeyError`` for unknown ids and ``ValueError`` for actions the
@@ -54,6 +92,8 @@ class StripeAccount:
         self.payment_methods: dict[str, JSONDict] = {}
         self.customers: dict[str, JSONDict] = {}
         self.subscriptions: dict[str, JSONDict] = {}
+        self.invoices: dict[str, JSONDict] = {}
+        self.invoice_payments: dict[str, JSONDict] = {}
         self.events: list[JSONDict] = []
         self.sessions_created = 0
         self._random = random.Random(seed)
@@ -61,6 +101,9 @@ class StripeAccount:
         self._params_by_session: dict[str, JSONDict] = {}
         self._events_by_id: dict[str, JSONDict] = {}
         self._frozen_now: int | None = None
+        self._product_names: dict[str, str] = {}  # price id -> product name
+        self._invoices_per_customer: dict[str, int] = {}
+        self._periods_billed: dict[str, int] = {}  # subscription id -> periods invoiced
 
     @property
     def base_url(self) -> str:
@@ -131,19 +174,128 @@ class StripeAccount:
         Payment mode creates a succeeded PaymentIntent, a Charge and a BalanceTransaction of
         ``round(amount * exchange_rate)`` in ``settle_currency`` (``exchange_rate`` is per
         major unit; reported as ``null`` when no conversion happened) with a fee of
-        ``round(settled * fee_rate) + fee_fixed``. Subscription mode creates a Customer and an
-        active Subscription (Simplification: no invoice or charge objects).
+        ``round(settled * fee_rate) + fee_fixed``. Subscription mode does what
+        :meth:`pay_subscription` does and returns its ``checkout.session.completed`` event.
         """
         session = self._open_session(session_id)
-        if session["mode"] == "payment":
-            intent = self._new_intent(session, "succeeded", "card", email, name)
-            self._settle(intent, settle_currency, exchange_rate, fee_rate, fee_fixed, email, name)
-        elif session["mode"] == "subscription":
-            self._subscribe(session, email, name)
-        else:
+        settlement = _Settlement(settle_currency, exchange_rate, fee_rate, fee_fixed)
+        if session["mode"] == "subscription":
+            events = self._pay_subscription(session, settlement, email, name)
+            return events["checkout.session.completed"]
+        if session["mode"] != "payment":
             raise ValueError("pay() does not simulate setup-mode sessions")
+        settlement.check(session["currency"])
+        intent = self._new_intent(session, "succeeded", "card", email, name)
+        self._settle(intent, settlement, email, name)
         self._complete(session, "paid", email, name)
         return self._emit("checkout.session.completed", session)
+
+    def pay_subscription(
+        self,
+        session_id: str,
+        *,
+        settle_currency: str = "usd",
+        exchange_rate: float = 1.0,
+        fee_rate: float = 0.029,
+        fee_fixed: int = 30,
+        email: str = "donor@example.com",
+        name: str = "Test Donor",
+    ) -> dict[str, JSONDict]:
+        """The customer pays an open ``subscription``-mode session; returns its events by type.
+
+        Creates, like Stripe: a Customer (with the card as a saved PaymentMethod), an active
+        Subscription (``metadata`` from ``subscription_data.metadata``, ``latest_invoice``
+        set), its first Invoice (``billing_reason`` ``subscription_create``, ``status``
+        ``paid``, one line per checkout line item; one-time prices are billed on it only) with
+        an InvoicePayment for a PaymentIntent described "Subscription creation", and that
+        intent's Charge and BalanceTransaction as :meth:`pay` makes them. The session
+        completes with ``subscription``, ``invoice`` and ``customer`` set; its
+        ``payment_intent`` stays ``null``, as in subscription mode.
+
+        Events, in this order: ``customer.subscription.created``, ``invoice_payment.paid``,
+        ``invoice.paid``, ``invoice.payment_succeeded``, ``checkout.session.completed``.
+        Simplification: no ``customer.created``, ``invoice.created``/``finalized``,
+        ``payment_intent.*`` or ``charge.*`` events, and the subscription is ``active`` in
+        every snapshot (Stripe creates it ``incomplete`` for a moment).
+        """
+        session = self._open_session(session_id)
+        if session["mode"] != "subscription":
+            raise ValueError(
+                f"session {session_id} is in {session['mode']} mode; use pay() for one-time "
+                "payments"
+            )
+        settlement = _Settlement(settle_currency, exchange_rate, fee_rate, fee_fixed)
+        return self._pay_subscription(session, settlement, email, name)
+
+    def renew(
+        self,
+        subscription_id: str,
+        *,
+        settle_currency: str = "usd",
+        exchange_rate: float = 1.0,
+        fee_rate: float = 0.029,
+        fee_fixed: int = 30,
+    ) -> JSONDict:
+        """An active subscription enters its next period and Stripe charges the saved card.
+
+        Creates the period's Invoice (``billing_reason`` ``subscription_cycle``, one line per
+        subscription item for the new period) with a new InvoicePayment, PaymentIntent
+        ("Subscription update"), Charge and BalanceTransaction, and moves the items'
+        ``current_period_start``/``current_period_end`` on. Stores
+        ``customer.subscription.updated``, ``invoice_payment.paid``, ``invoice.paid`` and
+        ``invoice.payment_succeeded``; returns ``invoice.paid``.
+
+        Simplification: it happens at :attr:`now`, whenever that is; :meth:`advance` the clock
+        to the period's end first for realistic timestamps.
+        """
+        subscribed = self._subscription(subscription_id)
+        if subscribed["status"] != "active":
+            raise ValueError(f"subscription {subscription_id} is {subscribed['status']}")
+        settlement = _Settlement(settle_currency, exchange_rate, fee_rate, fee_fixed)
+        settlement.check(subscribed["currency"])
+        previous = {
+            "items": copy.deepcopy(subscribed["items"]),
+            "latest_invoice": subscribed["latest_invoice"],
+        }
+        items = subscribed["items"]["data"]
+        recurring = items[0]["price"]["recurring"]
+        billed = self._periods_billed[subscription_id] = (
+            self._periods_billed.get(subscription_id, 1) + 1
+        )
+        last_start = items[0]["current_period_start"]
+        start = items[0]["current_period_end"]
+        end = objects.add_interval(
+            subscribed["billing_cycle_anchor"],
+            recurring["interval"],
+            recurring["interval_count"] * billed,
+        )
+        for item in items:
+            item.update(current_period_start=start, current_period_end=end)
+        charges = [
+            _LineSpec(item["price"], item["quantity"], (start, end), item["id"]) for item in items
+        ]
+        paid, payment = self._bill(
+            subscribed, "subscription_cycle", charges, (last_start, start), settlement
+        )
+        self._emit("customer.subscription.updated", subscribed, previous_attributes=previous)
+        self._emit("invoice_payment.paid", payment)
+        event = self._emit("invoice.paid", paid)
+        self._emit("invoice.payment_succeeded", paid)
+        return event
+
+    def cancel_subscription(
+        self, subscription_id: str, *, comment: str | None = None, feedback: str | None = None
+    ) -> JSONDict:
+        """The donor (or the Dashboard) cancels a subscription now.
+
+        Returns ``customer.subscription.deleted``; the subscription is ``canceled`` with
+        ``canceled_at``/``ended_at`` set. Cancelling a canceled subscription raises
+        ``ValueError``.
+        """
+        subscribed = self._subscription(subscription_id)
+        if subscribed["status"] == "canceled":
+            raise ValueError(f"subscription {subscription_id} is already canceled")
+        return self.end_subscription(subscribed, comment=comment, feedback=feedback)
 
     def pay_async(
         self,
@@ -187,15 +339,8 @@ class StripeAccount:
         if succeeded:
             details = self.payment_methods.get(intent["payment_method"] or "", {})
             billing = details.get("billing_details", {})
-            self._settle(
-                intent,
-                settle_currency,
-                exchange_rate,
-                fee_rate,
-                fee_fixed,
-                billing.get("email"),
-                billing.get("name"),
-            )
+            settlement = _Settlement(settle_currency, exchange_rate, fee_rate, fee_fixed)
+            self._settle(intent, settlement, billing.get("email"), billing.get("name"))
             session["payment_status"] = "paid"
             return self._emit("checkout.session.async_payment_succeeded", session)
         intent["status"] = "requires_payment_method"
@@ -303,8 +448,14 @@ class StripeAccount:
         except KeyError:
             raise KeyError(f"no charge {charge_id!r}") from None
 
-    def _new_intent(
-        self, session: JSONDict, status: str, method_type: str, email: str | None, name: str | None
+    def _subscription(self, subscription_id: str) -> JSONDict:
+        try:
+            return self.subscriptions[subscription_id]
+        except KeyError:
+            raise KeyError(f"no subscription {subscription_id!r}") from None
+
+    def _new_payment_method(
+        self, method_type: str, email: str | None, name: str | None
     ) -> JSONDict:
         method = objects.card_payment_method(self.new_id("pm_"), self.now, email, name)
         if method_type != "card":
@@ -312,6 +463,12 @@ class StripeAccount:
             method["type"] = method_type
             method[method_type] = {}
         self.payment_methods[method["id"]] = method
+        return method
+
+    def _new_intent(
+        self, session: JSONDict, status: str, method_type: str, email: str | None, name: str | None
+    ) -> JSONDict:
+        method = self._new_payment_method(method_type, email, name)
         intent_data = self.session_params(session["id"]).get("payment_intent_data", {})
         customer_id = None
         if session["customer_creation"] == "always":
@@ -336,29 +493,21 @@ class StripeAccount:
         return intent
 
     def _settle(
-        self,
-        intent: JSONDict,
-        settle_currency: str,
-        exchange_rate: float,
-        fee_rate: float,
-        fee_fixed: int,
-        email: str | None,
-        name: str | None,
+        self, intent: JSONDict, settlement: _Settlement, email: str | None, name: str | None
     ) -> None:
-        converted = settle_currency != intent["currency"]
-        if not converted and exchange_rate != 1.0:
-            raise ValueError("exchange_rate must be 1.0 when nothing is converted")
+        settlement.check(intent["currency"])
+        converted = settlement.currency != intent["currency"]
         settled = objects.convert(
-            intent["amount"], intent["currency"], settle_currency, exchange_rate
+            intent["amount"], intent["currency"], settlement.currency, settlement.exchange_rate
         )
-        fee = round(settled * fee_rate) + fee_fixed
+        fee = round(settled * settlement.fee_rate) + settlement.fee_fixed
         charge_id = self.new_id("ch_")
         transaction = objects.balance_transaction(
             self.new_id("txn_"),
             source=charge_id,
             amount=settled,
-            currency=settle_currency,
-            exchange_rate=exchange_rate if converted else None,
+            currency=settlement.currency,
+            exchange_rate=settlement.exchange_rate if converted else None,
             fee=fee,
             now=self.now,
             description=intent["description"],
@@ -377,20 +526,125 @@ class StripeAccount:
         self.charges[charge_id] = charged
         intent.update(status="succeeded", latest_charge=charge_id, amount_received=intent["amount"])
 
-    def _subscribe(self, session: JSONDict, email: str, name: str) -> None:
-        created = objects.customer(self.new_id("cus_", 14), email, name, self.now)
+    def _pay_subscription(
+        self, session: JSONDict, settlement: _Settlement, email: str, name: str
+    ) -> dict[str, JSONDict]:
+        settlement.check(session["currency"])
+        now = self.now
+        email = session["customer_email"] or email
+        created = objects.customer(self.new_id("cus_", 14), email, name, now)
         self.customers[created["id"]] = created
+        method = self._new_payment_method("card", email, name)
+        method["customer"] = created["id"]
+        checkout_items = self._line_items[session["id"]]
+        for item in checkout_items:
+            self._product_names[item["price"]["id"]] = item["description"]
+        recurring = [item for item in checkout_items if item["price"]["recurring"]]
+        period = recurring[0]["price"]["recurring"]
+        end = objects.add_interval(now, period["interval"], period["interval_count"])
         data = self.session_params(session["id"]).get("subscription_data", {})
         subscribed = objects.subscription(
             self.new_id("sub_"),
             customer_id=created["id"],
-            items=self._line_items[session["id"]],
+            items=recurring,
             metadata=data.get("metadata", {}),
             description=data.get("description"),
-            now=self.now,
+            default_payment_method=method["id"],
+            now=now,
+            period_end=end,
+            make_id=self.new_id,
         )
         self.subscriptions[subscribed["id"]] = subscribed
-        session.update(customer=created["id"], subscription=subscribed["id"])
+        self._periods_billed[subscribed["id"]] = 1
+        sub_items = iter(subscribed["items"]["data"])
+        charges = [
+            _LineSpec(item["price"], item["quantity"], (now, end), next(sub_items)["id"])
+            if item["price"]["recurring"]
+            else _LineSpec(item["price"], item["quantity"], (now, now))
+            for item in checkout_items
+        ]
+        paid, payment = self._bill(
+            subscribed, "subscription_create", charges, (now, now), settlement
+        )
+        session.update(customer=created["id"], subscription=subscribed["id"], invoice=paid["id"])
+        self._complete(session, "paid", email, name)
+        return {
+            event["type"]: event
+            for event in (
+                self._emit("customer.subscription.created", subscribed),
+                self._emit("invoice_payment.paid", payment),
+                self._emit("invoice.paid", paid),
+                self._emit("invoice.payment_succeeded", paid),
+                self._emit("checkout.session.completed", session),
+            )
+        }
+
+    def _bill(
+        self,
+        subscribed: JSONDict,
+        reason: str,
+        charges: list[_LineSpec],
+        period: tuple[int, int],
+        settlement: _Settlement,
+    ) -> tuple[JSONDict, JSONDict]:
+        """Invoice ``charges`` and pay them with the saved card; returns invoice and payment."""
+        now = self.now
+        billed = self.customers[subscribed["customer"]]
+        invoice_id = self.new_id("in_")
+        lines = []
+        for spec in charges:
+            unit = Decimal(spec.price["unit_amount_decimal"])
+            amount = unit * spec.quantity
+            lines.append(
+                objects.invoice_line(
+                    self.new_id("il_"),
+                    invoice_id=invoice_id,
+                    price=spec.price,
+                    quantity=spec.quantity,
+                    amount=int(amount.quantize(Decimal(1), rounding=ROUND_HALF_UP)),
+                    product_name=self._product_names.get(spec.price["id"], ""),
+                    period=spec.period,
+                    subscription_id=subscribed["id"],
+                    subscription_item=spec.item_id,
+                    invoice_item=None if spec.item_id else self.new_id("ii_"),
+                    # Subscription lines show the subscription's metadata.
+                    metadata=subscribed["metadata"] if spec.item_id else None,
+                )
+            )
+        count = self._invoices_per_customer[billed["id"]] = (
+            self._invoices_per_customer.get(billed["id"], 0) + 1
+        )
+        paid = objects.invoice(
+            invoice_id,
+            number=f"{billed['invoice_prefix']}-{count:04d}",
+            subscribed=subscribed,
+            billed=billed,
+            billing_reason=reason,
+            lines=lines,
+            period=period,
+            now=now,
+            hosted_url=f"{self.base_url}/invoices/{invoice_id}",
+        )
+        method = self.payment_methods[subscribed["default_payment_method"]]
+        intent = objects.payment_intent(
+            self.new_id("pi_"),
+            amount=paid["amount_due"],
+            currency=paid["currency"],
+            now=now,
+            status="succeeded",
+            payment_method=method["id"],
+            payment_method_type=method["type"],
+            description=_INTENT_DESCRIPTIONS[reason],
+            customer=billed["id"],
+        )
+        self.payment_intents[intent["id"]] = intent
+        details = method["billing_details"]
+        self._settle(intent, settlement, details["email"], details["name"])
+        payment = objects.invoice_payment(self.new_id("inpay_"), paid, intent["id"], now)
+        self.invoices[invoice_id] = paid
+        self.invoice_payments[payment["id"]] = payment
+        subscribed["latest_invoice"] = invoice_id
+        return paid, payment
 
     def _complete(self, session: JSONDict, payment_status: str, email: str, name: str) -> None:
         session.update(
@@ -429,6 +683,37 @@ class StripeAccount:
         return self._emit(
             "checkout.session.expired",
             session,
+            request_id=request_id,
+            idempotency_key=idempotency_key,
+        )
+
+    def end_subscription(
+        self,
+        subscribed: JSONDict,
+        *,
+        comment: str | None = None,
+        feedback: str | None = None,
+        request_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> JSONDict:
+        """Cancel ``subscribed`` (not canceled) now; returns ``customer.subscription.deleted``.
+
+        ``request_id``/``idempotency_key`` name the API request that asked for it, if any.
+        """
+        now = self.now
+        subscribed.update(
+            status="canceled",
+            canceled_at=now,
+            ended_at=now,
+            cancellation_details={
+                "comment": comment,
+                "feedback": feedback,
+                "reason": "cancellation_requested",
+            },
+        )
+        return self._emit(
+            "customer.subscription.deleted",
+            subscribed,
             request_id=request_id,
             idempotency_key=idempotency_key,
         )
@@ -474,17 +759,27 @@ class StripeAccount:
         self._events_by_id[created["id"]] = created
         return copy.deepcopy(created)
 
+    def payments_of(self, invoice_id: str) -> list[JSONDict]:
+        """An invoice's InvoicePayments, newest first (stored objects, not copies)."""
+        found = [p for p in self.invoice_payments.values() if p["invoice"] == invoice_id]
+        return sorted(reversed(found), key=lambda payment: -payment["created"])
+
     def session_params(self, session_id: str) -> JSONDict:
         """The validated (typed) parameters a session was created with."""
         return self._params_by_session.get(session_id, {})
 
     def resolve(self, ref: str) -> JSONDict | None:
-        """The stored object an id (or ``line_items:<session id>``) refers to."""
+        """The stored object an id refers to, or an includable list (``<field>:<owner id>``)."""
         if ref.startswith("line_items:"):
             session_id = ref.partition(":")[2]
             return objects.list_object(
                 copy.deepcopy(self._line_items.get(session_id, [])),
                 f"/v1/checkout/sessions/{session_id}/line_items",
+            )
+        if ref.startswith("payments:"):
+            return objects.list_object(
+                copy.deepcopy(self.payments_of(ref.partition(":")[2])),
+                f"/v1/invoice_payments?invoice={ref.partition(':')[2]}",
             )
         for store in (
             self.sessions,
@@ -496,6 +791,8 @@ class StripeAccount:
             self.payment_methods,
             self.customers,
             self.subscriptions,
+            self.invoices,
+            self.invoice_payments,
             self._events_by_id,
         ):
             if ref in store:

@@ -19,7 +19,7 @@ MAX_NETWORK_RETRIES = 2
 REQUEST_TIMEOUT = 15.0
 """Seconds per attempt; a donor is waiting for the link."""
 EVENTS_PAGE = 100
-SETTLEMENT_EXPAND = ["payment_intent.latest_charge.balance_transaction"]
+SETTLEMENT_EXPAND = ["latest_charge.balance_transaction"]
 
 
 class PaymentsUnavailable(Exception):
@@ -107,20 +107,41 @@ class StripeGateway:
             raise PaymentsUnavailable(_describe(error)) from None
         return CheckoutLink(session["id"], session["url"], session["expires_at"])
 
-    async def settlement(self, session_id: str) -> Settlement | None:
-        """The balance transaction of a paid session, or None while Stripe has none yet."""
+    async def settlement(self, payment_intent_id: str) -> Settlement | None:
+        """The balance transaction of a payment, or None while Stripe has none yet."""
         try:
-            session = await self.client.v1.checkout.sessions.retrieve_async(
-                session_id, {"expand": SETTLEMENT_EXPAND}
+            payment = await self.client.v1.payment_intents.retrieve_async(
+                payment_intent_id, {"expand": SETTLEMENT_EXPAND}
             )
         except stripe.StripeError as error:
             raise PaymentsUnavailable(_describe(error)) from None
-        data = session.to_dict()
-        charge = (data.get("payment_intent") or {}).get("latest_charge")
+        charge = payment.to_dict().get("latest_charge")
         transaction = charge.get("balance_transaction") if isinstance(charge, dict) else None
         if not isinstance(transaction, dict):
             return None
         return Settlement(transaction["amount"], transaction["currency"], transaction["fee"])
+
+    async def invoice_payment_intent(self, invoice_id: str) -> str | None:
+        """The payment intent that paid an invoice (webhooks leave `payments` out)."""
+        try:
+            invoice = await self.client.v1.invoices.retrieve_async(
+                invoice_id, {"expand": ["payments"]}
+            )
+        except stripe.StripeError as error:
+            raise PaymentsUnavailable(_describe(error)) from None
+        for payment in (invoice.to_dict().get("payments") or {}).get("data") or []:
+            intent = (payment.get("payment") or {}).get("payment_intent")
+            if payment.get("status") == "paid" and isinstance(intent, str):
+                return intent
+        return None
+
+    async def cancel_subscription(self, subscription_id: str) -> None:
+        """End a monthly gift now; Stripe then sends `customer.subscription.deleted`."""
+        try:
+            await self.client.v1.subscriptions.cancel_async(subscription_id)
+        except stripe.StripeError as error:
+            log.warning("Stripe did not cancel a monthly gift: %s", _describe(error))
+            raise PaymentsUnavailable(_describe(error)) from None
 
     async def events_since(self, created_from: int, types: Iterable[str]) -> list[dict]:
         """Every event of `types` created at or after `created_from`, oldest first."""

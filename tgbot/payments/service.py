@@ -33,11 +33,24 @@ RECONCILE_FIRST_LOOKBACK = 30 * 24 * 3600 - 3600
 RECONCILE_OVERLAP = 300
 """Events become listable a little after their `created` time; read that far back again."""
 SETTLEMENT_BATCH = 50
+INVOICE_PREFIX = "in_"
 
 
 class StartProblem(StrEnum):
     RATE_LIMITED = "rate_limited"
     UNAVAILABLE = "unavailable"
+
+
+@dataclass(frozen=True, slots=True)
+class Gift:
+    """What a supporter asked to give, with what the Checkout page needs to show it."""
+
+    user_id: int
+    language: str
+    money: Money
+    monthly: bool
+    product_name: str
+    bot_username: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,13 +88,12 @@ class DonationService:
 
     # -- giving ------------------------------------------------------------------------------
 
-    async def start(
-        self, user_id: int, language: str, money: Money, product_name: str, bot_username: str
-    ) -> Link | StartProblem:
-        """A payment link for `money`: the user's open one for that amount, or a new session."""
+    async def start(self, gift: Gift) -> Link | StartProblem:
+        """A payment link for a gift: the user's open one for the same gift, or a new session."""
+        user_id, money = gift.user_id, gift.money
         now = int(time.time())
         reusable = await self.store.open_intent(
-            user_id, money.minor, money.currency, now + REUSE_MARGIN
+            user_id, money.minor, money.currency, gift.monthly, now + REUSE_MARGIN
         )
         if reusable is not None:
             return Link(reusable.url, money, reused=True)
@@ -90,8 +102,10 @@ class DonationService:
         ):
             return StartProblem.RATE_LIMITED
         intent_id = secrets.token_urlsafe(18)
-        await self.store.create_intent(intent_id, user_id, language, money.minor, money.currency)
-        params = self._checkout_params(intent_id, language, money, product_name, bot_username)
+        await self.store.create_intent(
+            intent_id, user_id, gift.language, money.minor, money.currency, gift.monthly
+        )
+        params = self._checkout_params(intent_id, gift)
         try:
             link = await self.gateway.create_checkout(params, f"appeal-bot-{intent_id}")
         except PaymentsUnavailable:
@@ -99,24 +113,16 @@ class DonationService:
         await self.store.attach_session(intent_id, link.session_id, link.url, link.expires_at)
         return Link(link.url, money, reused=False)
 
-    def _checkout_params(
-        self, intent_id: str, language: str, money: Money, product_name: str, bot_username: str
-    ) -> dict[str, Any]:
-        bot = f"https://t.me/{bot_username}"
-        return {
-            "mode": "payment",
-            "submit_type": "donate",
-            "line_items": [
-                {
-                    "price_data": {
-                        "currency": money.currency,
-                        "unit_amount": money.minor,
-                        "product_data": {"name": product_name},
-                    },
-                    "quantity": 1,
-                }
-            ],
-            "locale": language,
+    def _checkout_params(self, intent_id: str, gift: Gift) -> dict[str, Any]:
+        bot = f"https://t.me/{gift.bot_username}"
+        price: dict[str, Any] = {
+            "currency": gift.money.currency,
+            "unit_amount": gift.money.minor,
+            "product_data": {"name": gift.product_name},
+        }
+        params: dict[str, Any] = {
+            "line_items": [{"price_data": price, "quantity": 1}],
+            "locale": gift.language,
             "success_url": self.settings.donation_success_url or f"{bot}?start=paid",
             "cancel_url": self.settings.donation_cancel_url or f"{bot}?start=donate",
             "client_reference_id": intent_id,
@@ -124,6 +130,24 @@ class DonationService:
             "adaptive_pricing": {"enabled": False},
             "expires_at": int(time.time()) + SESSION_LIFETIME,
         }
+        if gift.monthly:
+            price["recurring"] = {"interval": "month"}
+            params |= {
+                "mode": "subscription",
+                "subscription_data": {"metadata": {"intent": intent_id}},
+            }
+        else:
+            params |= {"mode": "payment", "submit_type": "donate"}
+        return params
+
+    async def cancel_monthly(self, user_id: int, subscription_id: str) -> bool:
+        """Cancel one of the user's own monthly gifts; False if it is not theirs or not active."""
+        gifts = await self.store.monthly_gifts(user_id)
+        if subscription_id not in {gift.subscription_id for gift in gifts}:
+            return False
+        await self.gateway.cancel_subscription(subscription_id)
+        await self.store.mark_canceled(subscription_id)
+        return True
 
     # -- recording ---------------------------------------------------------------------------
 
@@ -138,12 +162,22 @@ class DonationService:
         )
 
     async def settle_pending(self) -> int:
-        """Record Stripe's settled amount for paid donations that lack it; returns how many."""
+        """Record Stripe's settled amount for paid donations that lack it; returns how many.
+
+        A monthly gift's invoice event does not carry its payment, so the payment intent,
+        which refunds and disputes are matched by, is looked up here first.
+        """
         settled = 0
-        for session_id in await self.store.unsettled(SETTLEMENT_BATCH):
-            found = await self.gateway.settlement(session_id)
+        for donation_id, payment in await self.store.unsettled(SETTLEMENT_BATCH):
+            if payment is None and donation_id.startswith(INVOICE_PREFIX):
+                payment = await self.gateway.invoice_payment_intent(donation_id)
+                if payment is not None:
+                    await self.store.set_payment_intent(donation_id, payment)
+            found = await self.gateway.settlement(payment) if payment else None
             if found is not None:
-                await self.store.set_settlement(session_id, found.amount, found.currency, found.fee)
+                await self.store.set_settlement(
+                    donation_id, found.amount, found.currency, found.fee
+                )
                 settled += 1
         return settled
 

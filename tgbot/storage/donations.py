@@ -1,10 +1,10 @@
-"""Donation intents, donations, refunds, disputes and applied Stripe events.
+"""Donation intents, payments, monthly gifts, refunds, disputes and applied Stripe events.
 
 Stripe delivers events at least once and in any order. `apply_event` records the event id and
 its changes in one transaction, so a redelivered event changes nothing, and every change is
-written to be order-independent: a donation's status only moves forward
+written to be order-independent: a payment's status only moves forward
 (pending → expired/failed → paid), refunds keep the largest cumulative amount seen, and a
-dispute's final status is never replaced by an earlier one.
+dispute's or a monthly gift's final state is never replaced by an earlier one.
 """
 
 import time
@@ -22,20 +22,42 @@ class Intent:
     language: str
     amount: int
     currency: str
+    monthly: bool
     session_id: str | None
     url: str | None
     expires_at: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class SessionChange:
-    """A Checkout Session's new state, from a `checkout.session.*` event."""
+_INTENT_COLUMNS = (
+    "i.intent_id, i.user_id, i.language, i.amount, i.currency, i.monthly, i.session_id,"
+    " i.url, i.expires_at"
+)
 
-    session_id: str
+
+def _intent(row: aiosqlite.Row) -> Intent:
+    values = dict(row)
+    return Intent(**(values | {"monthly": bool(values["monthly"])}))
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentChange:
+    """A payment's new state: a one-time Checkout Session, or a monthly gift's invoice."""
+
+    donation_id: str
     intent_id: str
     payment_intent_id: str | None
     amount: int
     currency: str
+    status: str
+    subscription_id: str | None = None
+    thank: bool = True
+    """Whether becoming paid earns a thank-you (not for a monthly gift's later invoices)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionChange:
+    subscription_id: str
+    intent_id: str
     status: str
 
 
@@ -54,20 +76,29 @@ class DisputeChange:
     status: str
 
 
-Change = SessionChange | RefundChange | DisputeChange
+Change = PaymentChange | SubscriptionChange | RefundChange | DisputeChange
 
 
 @dataclass(frozen=True, slots=True)
 class Thanks:
-    """A donation whose donor is owed a thank-you."""
+    """A payment whose donor is owed a thank-you."""
 
-    session_id: str
+    donation_id: str
     user_id: int
     language: str
     amount: int
     currency: str
+    monthly: bool
     settled_amount: int | None
     settled_currency: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MonthlyGift:
+    subscription_id: str
+    amount: int
+    currency: str
+    created_at: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +121,9 @@ class ExportRow:
     amount: int
     currency: str
     status: str
+    monthly: bool
     returned: int
-    session_id: str
+    donation_id: str
     payment_intent_id: str | None
 
 
@@ -113,29 +145,35 @@ class DonationStore:
         return row[0]
 
     async def open_intent(
-        self, user_id: int, amount: int, currency: str, valid_until: int
+        self, user_id: int, amount: int, currency: str, monthly: bool, valid_until: int
     ) -> Intent | None:
-        """The user's session for this amount that is still open at `valid_until`, if any."""
+        """The user's unpaid link for this gift that stays open until `valid_until`, if any."""
         row = await self._db.fetch_one(
-            "SELECT i.intent_id, i.user_id, i.language, i.amount, i.currency, i.session_id,"
-            " i.url, i.expires_at FROM donation_intents i"
-            " LEFT JOIN donations d ON d.session_id = i.session_id"
-            " WHERE i.user_id = ? AND i.amount = ? AND i.currency = ?"
-            " AND i.url IS NOT NULL AND i.expires_at > ? AND d.session_id IS NULL"
+            f"SELECT {_INTENT_COLUMNS} FROM donation_intents i"  # noqa: S608 (constant)
+            " WHERE i.user_id = ? AND i.amount = ? AND i.currency = ? AND i.monthly = ?"
+            " AND i.url IS NOT NULL AND i.expires_at > ?"
+            " AND NOT EXISTS (SELECT 1 FROM donations d WHERE d.intent_id = i.intent_id)"
+            " AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.intent_id = i.intent_id)"
             " ORDER BY i.created_at DESC LIMIT 1",
-            (user_id, amount, currency, valid_until),
+            (user_id, amount, currency, int(monthly), valid_until),
         )
-        return Intent(**dict(row)) if row else None
+        return _intent(row) if row else None
 
     async def create_intent(
-        self, intent_id: str, user_id: int, language: str, amount: int, currency: str
+        self,
+        intent_id: str,
+        user_id: int,
+        language: str,
+        amount: int,
+        currency: str,
+        monthly: bool = False,
     ) -> None:
         async with self._db.transaction() as conn:
             await conn.execute(
                 "INSERT INTO donation_intents"
-                " (intent_id, user_id, language, amount, currency, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (intent_id, user_id, language, amount, currency, _now()),
+                " (intent_id, user_id, language, amount, currency, monthly, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (intent_id, user_id, language, amount, currency, int(monthly), _now()),
             )
 
     async def attach_session(
@@ -150,11 +188,11 @@ class DonationStore:
 
     async def intent(self, intent_id: str) -> Intent | None:
         row = await self._db.fetch_one(
-            "SELECT intent_id, user_id, language, amount, currency, session_id, url, expires_at"
-            " FROM donation_intents WHERE intent_id = ?",
+            f"SELECT {_INTENT_COLUMNS} FROM donation_intents i"  # noqa: S608 (constant)
+            " WHERE i.intent_id = ?",
             (intent_id,),
         )
-        return Intent(**dict(row)) if row else None
+        return _intent(row) if row else None
 
     # -- events ------------------------------------------------------------------------------
 
@@ -176,33 +214,41 @@ class DonationStore:
                 return None
             thanks_due = False
             for change in changes:
-                if isinstance(change, SessionChange):
-                    thanks_due |= await self._apply_session(conn, change)
+                if isinstance(change, PaymentChange):
+                    thanks_due |= await self._apply_payment(conn, change)
+                elif isinstance(change, SubscriptionChange):
+                    await self._apply_subscription(conn, change)
                 elif isinstance(change, RefundChange):
                     await self._apply_refund(conn, change)
                 else:
                     await self._apply_dispute(conn, change)
             return thanks_due
 
-    async def _apply_session(self, conn: aiosqlite.Connection, change: SessionChange) -> bool:
+    @staticmethod
+    async def _donor(conn: aiosqlite.Connection, intent_id: str) -> tuple[int | None] | None:
+        """The intent's user id as a 1-tuple, or None when this bot did not create it."""
         async with conn.execute(
-            "SELECT user_id FROM donation_intents WHERE intent_id = ?", (change.intent_id,)
+            "SELECT user_id FROM donation_intents WHERE intent_id = ?", (intent_id,)
         ) as cursor:
-            intent = await cursor.fetchone()
-        if intent is None:
-            return False  # a session this bot did not create: not part of the appeal's totals
+            row = await cursor.fetchone()
+        return (row[0],) if row else None
+
+    async def _apply_payment(self, conn: aiosqlite.Connection, change: PaymentChange) -> bool:
+        donor = await self._donor(conn, change.intent_id)
+        if donor is None:
+            return False  # a payment this bot did not ask for: not part of the appeal's totals
         async with conn.execute(
-            "SELECT status FROM donations WHERE session_id = ?", (change.session_id,)
+            "SELECT status FROM donations WHERE donation_id = ?", (change.donation_id,)
         ) as cursor:
             before = await cursor.fetchone()
         newly_paid = change.status == "paid" and (before is None or before[0] != "paid")
-        thanks = "due" if newly_paid and intent[0] is not None else "none"
+        thanks = "due" if newly_paid and change.thank and donor[0] is not None else "none"
         now = _now()
         await conn.execute(
-            "INSERT INTO donations (session_id, intent_id, payment_intent_id, amount, currency,"
-            " status, thanks, created_at, paid_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (session_id) DO UPDATE SET"
+            "INSERT INTO donations (donation_id, intent_id, subscription_id, payment_intent_id,"
+            " amount, currency, status, thanks, created_at, paid_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (donation_id) DO UPDATE SET"
             " payment_intent_id = COALESCE(donations.payment_intent_id,"
             " excluded.payment_intent_id),"
             # status only moves forward: pending, then expired or failed, then paid
@@ -213,8 +259,9 @@ class DonationStore:
             " thanks = CASE WHEN excluded.thanks = 'due' THEN 'due' ELSE donations.thanks END,"
             " updated_at = excluded.updated_at",
             (
-                change.session_id,
+                change.donation_id,
                 change.intent_id,
+                change.subscription_id,
                 change.payment_intent_id,
                 change.amount,
                 change.currency,
@@ -226,6 +273,24 @@ class DonationStore:
             ),
         )
         return thanks == "due"
+
+    async def _apply_subscription(
+        self, conn: aiosqlite.Connection, change: SubscriptionChange
+    ) -> None:
+        if await self._donor(conn, change.intent_id) is None:
+            return
+        now = _now()
+        canceled_at = now if change.status == "canceled" else None
+        await conn.execute(
+            "INSERT INTO subscriptions (subscription_id, intent_id, status, created_at,"
+            " canceled_at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (subscription_id) DO UPDATE SET"
+            # a canceled monthly gift stays canceled, whatever arrives after it
+            " status = CASE WHEN subscriptions.status = 'canceled' THEN 'canceled'"
+            " ELSE excluded.status END,"
+            " canceled_at = COALESCE(subscriptions.canceled_at, excluded.canceled_at)",
+            (change.subscription_id, change.intent_id, change.status, now, canceled_at),
+        )
 
     async def _apply_refund(self, conn: aiosqlite.Connection, change: RefundChange) -> None:
         await conn.execute(
@@ -250,52 +315,89 @@ class DonationStore:
     # -- thanks ------------------------------------------------------------------------------
 
     async def claim_thanks(self) -> list[Thanks]:
-        """Donations owed a thank-you, marked as being sent so that nobody sends them twice.
+        """Payments owed a thank-you, marked as being sent so that nobody sends them twice.
 
         A crash after this leaves them 'sending': at most one thank-you, never two.
         """
         async with self._db.transaction() as conn:
-            rows = []
             async with conn.execute(
                 "UPDATE donations SET thanks = 'sending' WHERE thanks = 'due'"
-                " RETURNING session_id, intent_id, amount, currency,"
+                " RETURNING donation_id, intent_id, amount, currency,"
                 " settled_amount, settled_currency"
             ) as cursor:
                 claimed = [dict(row) for row in await cursor.fetchall()]
-            for donation in claimed:
+            owed = []
+            for payment in claimed:
                 async with conn.execute(
-                    "SELECT user_id, language FROM donation_intents"
+                    "SELECT user_id, language, monthly FROM donation_intents"
                     " WHERE intent_id = ? AND user_id IS NOT NULL",
-                    (donation.pop("intent_id"),),
+                    (payment.pop("intent_id"),),
                 ) as cursor:
                     donor = await cursor.fetchone()
                 if donor is not None:
-                    rows.append(Thanks(**donation, **dict(donor)))
-        return rows
+                    owed.append(Thanks(**payment, **(dict(donor) | {"monthly": bool(donor[2])})))
+        return owed
 
-    async def mark_thanked(self, session_id: str) -> None:
+    async def mark_thanked(self, donation_id: str) -> None:
         async with self._db.transaction() as conn:
             await conn.execute(
-                "UPDATE donations SET thanks = 'sent' WHERE session_id = ?", (session_id,)
+                "UPDATE donations SET thanks = 'sent' WHERE donation_id = ?", (donation_id,)
             )
 
     # -- settlement --------------------------------------------------------------------------
 
-    async def unsettled(self, limit: int) -> list[str]:
-        """Paid donations whose settled amount Stripe had not reported yet."""
+    async def unsettled(self, limit: int) -> list[tuple[str, str | None]]:
+        """Paid donations whose settled amount is not known yet, with their payment intent
+        when known (a monthly gift's invoice event does not name it)."""
         rows = await self._db.fetch_all(
-            "SELECT session_id FROM donations WHERE status = 'paid' AND settled_amount IS NULL"
-            " ORDER BY paid_at LIMIT ?",
+            "SELECT donation_id, payment_intent_id FROM donations"
+            " WHERE status = 'paid' AND settled_amount IS NULL ORDER BY paid_at LIMIT ?",
             (limit,),
         )
-        return [row[0] for row in rows]
+        return [(row[0], row[1]) for row in rows]
 
-    async def set_settlement(self, session_id: str, amount: int, currency: str, fee: int) -> None:
+    async def set_payment_intent(self, donation_id: str, payment_intent_id: str) -> None:
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "UPDATE donations SET payment_intent_id = ?, updated_at = ?"
+                " WHERE donation_id = ? AND payment_intent_id IS NULL",
+                (payment_intent_id, _now(), donation_id),
+            )
+
+    async def set_settlement(self, donation_id: str, amount: int, currency: str, fee: int) -> None:
         async with self._db.transaction() as conn:
             await conn.execute(
                 "UPDATE donations SET settled_amount = ?, settled_currency = ?, fee = ?,"
-                " updated_at = ? WHERE session_id = ?",
-                (amount, currency, fee, _now(), session_id),
+                " updated_at = ? WHERE donation_id = ?",
+                (amount, currency, fee, _now(), donation_id),
+            )
+
+    # -- monthly gifts -----------------------------------------------------------------------
+
+    async def monthly_gifts(self, user_id: int) -> list[MonthlyGift]:
+        """The user's active monthly gifts, oldest first."""
+        rows = await self._db.fetch_all(
+            "SELECT s.subscription_id, i.amount, i.currency, s.created_at"
+            " FROM subscriptions s JOIN donation_intents i USING (intent_id)"
+            " WHERE i.user_id = ? AND s.status = 'active' ORDER BY s.created_at",
+            (user_id,),
+        )
+        return [MonthlyGift(**dict(row)) for row in rows]
+
+    async def one_time_gifts(self, user_id: int) -> int:
+        row = await self._db.fetch_one(
+            "SELECT count(*) FROM donations d JOIN donation_intents i USING (intent_id)"
+            " WHERE i.user_id = ? AND i.monthly = 0 AND d.status = 'paid'",
+            (user_id,),
+        )
+        return row[0]
+
+    async def mark_canceled(self, subscription_id: str) -> None:
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "UPDATE subscriptions SET status = 'canceled', canceled_at = ?"
+                " WHERE subscription_id = ? AND status = 'active'",
+                (_now(), subscription_id),
             )
 
     # -- reporting ---------------------------------------------------------------------------
@@ -314,10 +416,12 @@ class DonationStore:
 
     async def export(self) -> list[ExportRow]:
         rows = await self._db.fetch_all(
-            "SELECT created_at, paid_at, amount, currency, status, returned, session_id,"
-            " payment_intent_id FROM donation_balances ORDER BY created_at"
+            "SELECT b.created_at, b.paid_at, b.amount, b.currency, b.status, i.monthly,"
+            " b.returned, b.donation_id, b.payment_intent_id"
+            " FROM donation_balances b JOIN donation_intents i USING (intent_id)"
+            " ORDER BY b.created_at, b.donation_id"
         )
-        return [ExportRow(**dict(row)) for row in rows]
+        return [ExportRow(**(dict(row) | {"monthly": bool(row["monthly"])})) for row in rows]
 
     # -- checkpoints and privacy -------------------------------------------------------------
 

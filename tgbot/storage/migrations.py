@@ -27,6 +27,7 @@ MIGRATIONS: tuple[str, ...] = (
         language   TEXT    NOT NULL,
         amount     INTEGER NOT NULL CHECK (amount > 0),
         currency   TEXT    NOT NULL CHECK (currency IN ('usd', 'eur', 'gbp')),
+        monthly    INTEGER NOT NULL DEFAULT 0 CHECK (monthly IN (0, 1)),
         session_id TEXT    UNIQUE,
         url        TEXT,
         expires_at INTEGER,
@@ -35,10 +36,12 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX donation_intents_by_user ON donation_intents (user_id, created_at)
         WHERE user_id IS NOT NULL;
 
-    -- One row per Checkout Session: the primary key is what makes a donation count once.
+    -- One row per payment: a one-time gift's Checkout Session, or one invoice of a monthly
+    -- gift. The primary key is what makes a payment count once.
     CREATE TABLE donations (
-        session_id        TEXT    PRIMARY KEY,
-        intent_id         TEXT    NOT NULL UNIQUE REFERENCES donation_intents (intent_id),
+        donation_id       TEXT    PRIMARY KEY,
+        intent_id         TEXT    NOT NULL REFERENCES donation_intents (intent_id),
+        subscription_id   TEXT,
         payment_intent_id TEXT    UNIQUE,
         amount            INTEGER NOT NULL CHECK (amount > 0),
         currency          TEXT    NOT NULL,
@@ -55,6 +58,16 @@ MIGRATIONS: tuple[str, ...] = (
     ) STRICT;
     CREATE INDEX donations_paid ON donations (paid_at) WHERE status = 'paid';
     CREATE INDEX donations_thanks_due ON donations (thanks) WHERE thanks = 'due';
+
+    -- Monthly gifts; each paid invoice is a row in donations.
+    CREATE TABLE subscriptions (
+        subscription_id TEXT    PRIMARY KEY,
+        intent_id       TEXT    NOT NULL REFERENCES donation_intents (intent_id),
+        status          TEXT    NOT NULL CHECK (status IN ('active', 'canceled')),
+        created_at      INTEGER NOT NULL,
+        canceled_at     INTEGER
+    ) STRICT;
+    CREATE INDEX subscriptions_by_intent ON subscriptions (intent_id);
 
     -- Refunds and disputes by payment, kept even when they arrive before the payment itself.
     CREATE TABLE refunds (
