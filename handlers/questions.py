@@ -36,8 +36,17 @@ async def show_topics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     )
 
 
-def topic_answer(t: Texts, context: ContextTypes.DEFAULT_TYPE, topic: Topic) -> str:
-    return topic.answer.format(emergency_contact=emergency_contact(t, context))
+FOLLOW_UPS = {"progress": donations.progress, "donate": donations.donate}
+
+
+async def answer(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, t: Texts, topic: Topic
+) -> None:
+    """A topic's answer, then the feature it leads to (the live total, the amount buttons)."""
+    text = topic.answer.format(emergency_contact=emergency_contact(t, context))
+    await update.effective_message.reply_text(text)
+    if topic.follow_up is not None:
+        await FOLLOW_UPS[topic.follow_up](update, context)
 
 
 async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -58,8 +67,7 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             t("faq.fallback"), reply_markup=topic_buttons(t, context)
         )
         return
-    topic = services(context).faq.topic(t.language, found.topic)
-    await update.effective_message.reply_text(topic_answer(t, context, topic))
+    await answer(update, context, t, services(context).faq.topic(t.language, found.topic))
 
 
 async def topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -71,7 +79,7 @@ async def topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await query.answer(t("error.stale_button"))
         return
     await query.answer()
-    await update.effective_message.reply_text(topic_answer(t, context, topic))
+    await answer(update, context, t, topic)
 
 
 def register(application: Application) -> None:

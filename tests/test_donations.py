@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import ADMIN_ID, STRIPE_KEY, running_bot
 from tests.test_conversation import plain, say
+from tgbot.faq import default_faq
 from tgbot.i18n import texts
 from tgbot.payments.gateway import PaymentsUnavailable, StripeGateway
 from tgbot.payments.money import Money
@@ -540,3 +541,22 @@ async def test_a_refund_of_a_monthly_payment_is_matched_through_its_invoice(givi
     charge = next(iter(giving.stripe.charges))
     await deliver(giving, giving.stripe.refund(charge, 400))
     assert await kept_total(giving) == Money(600, "eur")
+
+
+async def test_asking_how_much_is_raised_shows_the_live_progress(giving):
+    user = giving.api.make_user(DONOR, language_code="ru")
+    await donate(giving, user)
+    await deliver(giving, giving.stripe.pay(only_session(giving)["id"]))
+    await giving.api.wait_for_message(DONOR)  # thanks
+    answer = await say(giving, user, "сколько уже собрали?")
+    assert answer.text == default_faq().topic("ru", "progress").answer
+    progress = await giving.api.wait_for_message(DONOR)
+    assert "25,00\xa0€" in progress.text
+    assert progress.buttons[0]["callback_data"] == "prog:"
+
+
+async def test_asking_how_to_donate_offers_the_amount_buttons(giving):
+    user = giving.api.make_user(DONOR, language_code="en")
+    await say(giving, user, "how can I donate?")
+    offer = await giving.api.wait_for_message(DONOR)
+    assert offer.text == plain("en", "donate.choose")

@@ -13,6 +13,7 @@ from telegram.constants import (
 
 from handlers.common import main_menu
 from handlers.language import picker
+from handlers.questions import FOLLOW_UPS
 from tests.fakes.telegram_html import parse_html, utf16_len
 from tgbot.faq import default_faq
 from tgbot.i18n import Html, catalog, load_toml, placeholders, texts
@@ -93,6 +94,9 @@ def test_faq_topics_are_the_same_everywhere_and_render(language):
         plain, _ = parse_html(answer)
         assert utf16_len(plain) <= MessageLimit.MAX_TEXT_LENGTH
     assert all(load_toml(language, "faq")["topics"][t.id]["questions"] for t in topics)
+    follow_ups = [topic.follow_up for topic in topics]
+    assert follow_ups == [topic.follow_up for topic in faq.topics("en")]
+    assert {f for f in follow_ups if f} <= set(FOLLOW_UPS)
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

@@ -31,6 +31,8 @@ class Topic:
     id: str
     button: str
     answer: str
+    follow_up: str | None = None
+    """A feature to run after the answer (`progress`, `donate`): live figures, buttons."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +50,7 @@ class KnowledgeBase:
         self.language = language
         self.stopwords = frozenset(s for word in data["stopwords"] for s in stems(word, language))
         self.topics = [
-            Topic(id=topic_id, button=topic["button"], answer=topic["answer"])
+            Topic(topic_id, topic["button"], topic["answer"], topic.get("follow_up"))
             for topic_id, topic in data["topics"].items()
         ]
         self.examples = [
