@@ -12,7 +12,7 @@ from http import HTTPStatus
 import httpx
 import pytest
 
-from tests.conftest import EMERGENCY, STRIPE_KEY, TOKEN
+from tests.conftest import EMERGENCY, STRIPE_KEY, STRIPE_WEBHOOK_SECRET, TOKEN
 from tests.test_conversation import plain
 from tgbot.settings import LANGUAGES
 from tgbot.storage import Storage
@@ -226,3 +226,41 @@ async def test_reconcile_without_stripe_settings_exits_2(tmp_path):
     code, stderr = await run_cli(tmp_path, env, "reconcile")
     assert code == 2
     assert "STRIPE_SECRET_KEY" in stderr
+
+
+async def test_the_running_process_takes_a_donation_end_to_end(tmp_path, bot_api, stripe_fake):
+    port = free_port()
+    env = live_env(
+        tmp_path,
+        bot_api,
+        port,
+        stripe_secret_key=STRIPE_KEY,
+        stripe_webhook_secret=STRIPE_WEBHOOK_SECRET,
+        stripe_api_base=stripe_fake.base_url,
+        goal_amount="4555",
+        goal_currency="usd",
+    )
+    async with running(tmp_path, env) as process:
+        await bot_api.wait_for_call("deleteWebhook", timeout=START_TIMEOUT)
+        user = bot_api.make_user(43, language_code="en")
+        bot_api.send_message(user, "/donate $45.55")
+        link = await bot_api.wait_for_message(43)
+        (session,) = stripe_fake.sessions.values()
+        assert link.buttons[0]["url"] == session["url"]
+        event = stripe_fake.pay(session["id"])
+        url = f"http://127.0.0.1:{port}/stripe/webhook"
+        for _ in range(50):  # the HTTP server may still be starting
+            try:
+                response = await stripe_fake.deliver(event, url)
+                break
+            except httpx.ConnectError:
+                await asyncio.sleep(0.1)
+        assert response.status_code == HTTPStatus.OK
+        thanks = await bot_api.wait_for_message(43)
+        assert "Thank you" in thanks.text
+        bot_api.send_message(user, "/progress")
+        progress = await bot_api.wait_for_message(43)
+        assert "$45.55 of $4,555.00 (1%)" in progress.text
+        log = await stop(process, signal.SIGTERM)
+    assert process.returncode == 0, log
+    assert STRIPE_KEY not in log
