@@ -38,22 +38,21 @@ import json
 import logging
 import math
 import re
-import socket
 import time
 from collections import deque
-from collections.abc import Callable, Generator, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 import telegram
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from .local_server import LocalServer
 from .telegram_html import TelegramHTMLError, parse_html, trim_formatted_text, utf16_len
 
 __all__ = [
@@ -740,50 +739,6 @@ class _Signal:
             await asyncio.wait_for(self._event.wait(), max(0.0, seconds))
 
 
-class _EmbeddedServer(uvicorn.Server):
-    """uvicorn server for use inside a running loop: no signal handling, quick to stop."""
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.ready = asyncio.Event()
-        self._stop_requested = asyncio.Event()
-
-    def request_stop(self) -> None:
-        self.should_exit = True
-        self._stop_requested.set()
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:  # leave SIGINT to pytest
-        yield
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets=sockets)
-        self.ready.set()
-
-    async def main_loop(self) -> None:
-        await self.on_tick(0)
-        await self._stop_requested.wait()
-
-    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        """Like uvicorn's, without its fixed 0.1 s pauses (they add up over a test suite)."""
-        for server in self.servers:
-            server.close()
-        for sock in sockets or []:
-            sock.close()
-        for connection in list(self.server_state.connections):
-            connection.shutdown()
-        polls = int(self.config.timeout_graceful_shutdown or 3) * 200
-        for _ in range(polls):
-            if not (self.server_state.connections or self.server_state.tasks):
-                break
-            await asyncio.sleep(0.005)
-        for task in list(self.server_state.tasks):
-            task.cancel(msg="FakeBotAPI stopped")
-        for server in self.servers:
-            await server.wait_closed()
-        await self.lifespan.shutdown()
-
-
 # =============================================================================================
 # Method registry
 # =============================================================================================
@@ -903,9 +858,7 @@ class FakeBotAPI:
 
         self._activity = _Signal()
         self._closing = asyncio.Event()
-        self._server: _EmbeddedServer | None = None
-        self._serve_task: asyncio.Task[None] | None = None
-        self._port: int | None = None
+        self._server = LocalServer(self._build_app(), "FakeBotAPI")
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -918,60 +871,21 @@ class FakeBotAPI:
 
     async def start(self) -> None:
         """Serve on 127.0.0.1 at an OS-chosen port, in the running event loop."""
-        if self._serve_task is not None:
-            raise RuntimeError("FakeBotAPI is already running")
         self._closing = asyncio.Event()
         self._activity = _Signal()
-        # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets whose
-        # listening socket says so; without it every response waits ~40 ms (Nagle/delayed ACK).
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        self._port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self._build_app(),
-            log_config=None,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            http="h11",
-            ws="none",
-            timeout_graceful_shutdown=3,
-        )
-        self._server = _EmbeddedServer(config)
-        self._serve_task = asyncio.create_task(self._server.serve(sockets=[sock]))
-        await self._wait_until_serving(sock)
-
-    async def _wait_until_serving(self, sock: socket.socket) -> None:
-        assert self._server is not None
-        assert self._serve_task is not None
-        ready = asyncio.create_task(self._server.ready.wait())
-        await asyncio.wait({ready, self._serve_task}, return_when=asyncio.FIRST_COMPLETED)
-        if ready.done():
-            return
-        ready.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await ready
-        sock.close()
-        task, self._serve_task = self._serve_task, None
-        task.result()  # re-raises the startup error
-        raise RuntimeError("FakeBotAPI server stopped during startup")
+        await self._server.start()
 
     async def stop(self) -> None:
         """Answer pending long polls, then shut the server down."""
-        if self._serve_task is None or self._server is None:
+        if not self._server.running:
             return
         self._closing.set()
         self._activity.notify()
-        self._server.request_stop()
-        task, self._serve_task = self._serve_task, None
-        await task
+        await self._server.stop()
 
     @property
     def port(self) -> int:
-        if self._port is None:
-            raise RuntimeError("FakeBotAPI is not started")
-        return self._port
+        return self._server.port
 
     @property
     def root_url(self) -> str:

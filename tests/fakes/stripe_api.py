@@ -40,7 +40,7 @@ sessions expire on their own when it passes ``expires_at``.
 The pieces: :mod:`.stripe_params` (form decoding, parameter specs, error shapes),
 :mod:`.stripe_checkout` (Checkout Session rules and objects), :mod:`.stripe_objects` (other
 objects, expansion, pagination), :mod:`.stripe_state` (:class:`StripeAccount`: state, clock and
-test-side actions, no HTTP), :mod:`.stripe_routes` (the endpoints) and :mod:`.stripe_server`
+test-side actions, no HTTP), :mod:`.stripe_routes` (the endpoints) and :mod:`.local_server`
 (uvicorn inside the running loop). This module adds HTTP: auth, idempotency, faults, latency,
 recording and webhooks.
 
@@ -73,10 +73,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from .local_server import LocalServer
 from .stripe_checkout import API_VERSION, format_amount
 from .stripe_params import FakeStripeError, JSONDict, decode_form, invalid, listify
 from .stripe_routes import RouteContext, match_route
-from .stripe_server import LocalServer
 from .stripe_state import StripeAccount
 
 __all__ = [

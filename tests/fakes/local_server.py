@@ -1,6 +1,5 @@
-"""Serve an ASGI app on ``127.0.0.1`` inside the running event loop (for the Stripe fake).
+"""Serve an ASGI app on ``127.0.0.1`` inside the running event loop (for the fake services).
 
-The same approach as ``tests.fakes.bot_api`` (whose server class is private, hence this copy):
 uvicorn without signal handling or its fixed shutdown pauses, on a socket bound with
 ``IPPROTO_TCP`` so that asyncio sets ``TCP_NODELAY`` on accepted connections (otherwise every
 response waits ~40 ms for Nagle/delayed ACK).
