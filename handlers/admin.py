@@ -40,10 +40,17 @@ def admins_only(handler: Callback) -> Callback:
     return guarded
 
 
-def _amounts(t: Texts, rows: list[TotalsRow], value: Callable[[TotalsRow], int]) -> str:
+def _amounts(
+    t: Texts,
+    rows: list[TotalsRow],
+    value: Callable[[TotalsRow], int],
+    currency: Callable[[TotalsRow], str | None] = lambda row: row.currency,
+) -> str:
+    """`value` of the rows summed per currency, as `€25.00 + $10.00`."""
     by_currency: dict[str, int] = {}
     for row in rows:
-        by_currency[row.currency] = by_currency.get(row.currency, 0) + value(row)
+        if code := currency(row):
+            by_currency[code] = by_currency.get(code, 0) + value(row)
     return " + ".join(t.money(Money(minor, cur)) for cur, minor in by_currency.items() if minor)
 
 
@@ -58,18 +65,10 @@ def donation_lines(t: Texts, stats: Stats) -> list[str]:
             lines.append(t("admin.nothing", period=t(f"admin.{key}")))
     if returned := _amounts(t, stats.all_time, lambda row: row.returned):
         lines.append(t("admin.returned", amounts=returned))
-    if fees := _fees(t, stats.all_time):
+    # fees are charged in the currency Stripe settled in, not the donation's
+    if fees := _amounts(t, stats.all_time, lambda row: row.fees, lambda row: row.settled_currency):
         lines.append(t("admin.fees", amounts=fees))
     return lines
-
-
-def _fees(t: Texts, rows: list[TotalsRow]) -> str:
-    """Fees are in the currency Stripe settled in, not the donation's."""
-    by_currency: dict[str, int] = {}
-    for row in rows:
-        if row.settled_currency and row.fees:
-            by_currency[row.settled_currency] = by_currency.get(row.settled_currency, 0) + row.fees
-    return " + ".join(t.money(Money(minor, cur)) for cur, minor in by_currency.items())
 
 
 @admins_only

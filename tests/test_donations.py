@@ -560,3 +560,17 @@ async def test_asking_how_to_donate_offers_the_amount_buttons(giving):
     await say(giving, user, "how can I donate?")
     offer = await giving.api.wait_for_message(DONOR)
     assert offer.text == plain("en", "donate.choose")
+
+
+async def test_admin_stats_show_refunds_and_stripe_fees(giving):
+    donor = giving.api.make_user(DONOR, language_code="en")
+    await donate(giving, donor)
+    await deliver(giving, giving.stripe.pay(only_session(giving)["id"], settle_currency="usd"))
+    await giving.api.wait_for_message(DONOR)  # thanks, after the settlement was read
+    await deliver(giving, giving.stripe.refund(next(iter(giving.stripe.charges)), 500))
+    admin = giving.api.make_user(ADMIN_ID, language_code="en")
+    stats = await say(giving, admin, "/stats")
+    fee = next(iter(giving.stripe.balance_transactions.values()))["fee"]
+    assert "€20.00 from 1 donation" in stats.text
+    assert plain("en", "admin.returned", amounts="€5.00") in stats.text
+    assert plain("en", "admin.fees", amounts=texts("en").money(Money(fee, "usd"))) in stats.text

@@ -56,8 +56,8 @@ class Gift:
 @dataclass(frozen=True, slots=True)
 class Link:
     url: str
-    money: Money
     reused: bool
+    """The user's earlier link for the same gift, still open."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +96,7 @@ class DonationService:
             user_id, money.minor, money.currency, gift.monthly, now + REUSE_MARGIN
         )
         if reusable is not None:
-            return Link(reusable.url, money, reused=True)
+            return Link(reusable.url, reused=True)
         if await self.store.intents_since(user_id, now - RATE_WINDOW) >= (
             self.settings.donation_sessions_per_hour
         ):
@@ -111,7 +111,7 @@ class DonationService:
         except PaymentsUnavailable:
             return StartProblem.UNAVAILABLE
         await self.store.attach_session(intent_id, link.session_id, link.url, link.expires_at)
-        return Link(link.url, money, reused=False)
+        return Link(link.url, reused=False)
 
     def _checkout_params(self, intent_id: str, gift: Gift) -> dict[str, Any]:
         bot = f"https://t.me/{gift.bot_username}"
