@@ -53,6 +53,8 @@ def test_accepted_forms(typed, expected):
         ("25.555", AmountProblem.TOO_MANY_DECIMALS),
         ("1,000", AmountProblem.TOO_MANY_DECIMALS),
         ("25 rub", AmountProblem.UNKNOWN_CURRENCY),
+        ("25 евро", AmountProblem.UNKNOWN_CURRENCY),
+        ("10 dollars", AmountProblem.UNKNOWN_CURRENCY),
         ("$25 eur", AmountProblem.TWO_CURRENCIES),
         ("0.49", AmountProblem.BELOW_MINIMUM),
         ("£0.29", AmountProblem.BELOW_MINIMUM),

@@ -73,7 +73,7 @@ def parse_amount(text: str, default_currency: str, maximum: Decimal) -> Money:
     cleaned = unicodedata.normalize("NFKC", text).strip().lower().replace("\u00a0", " ")
     match = _AMOUNT.fullmatch(cleaned[:64])
     if match is None:
-        if re.search(r"\d", cleaned) and re.search(r"[a-z]{3}", cleaned):
+        if re.search(r"\d", cleaned) and re.search(r"[^\W\d_]{2,}", cleaned):  # "25 евро"
             raise AmountError(AmountProblem.UNKNOWN_CURRENCY)
         raise AmountError(AmountProblem.NOT_A_NUMBER)
     before, after = _currency_code(match["before"]), _currency_code(match["after"])
