@@ -574,3 +574,20 @@ async def test_admin_stats_show_refunds_and_stripe_fees(giving):
     assert "€20.00 from 1 donation" in stats.text
     assert plain("en", "admin.returned", amounts="€5.00") in stats.text
     assert plain("en", "admin.fees", amounts=texts("en").money(Money(fee, "usd"))) in stats.text
+
+
+async def test_oversized_or_malformed_stripe_posts_are_refused(giving, production_logging):
+    huge = b"{" + b" " * 1_000_001 + b"}"
+    response = await giving.http.post("/stripe/webhook", content=huge)
+    assert response.status_code == HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+    event = {
+        "id": "evt_broken",
+        "object": "event",
+        "type": "checkout.session.completed",
+        "created": int(time.time()),
+        "data": {"object": {"id": "cs_x", "mode": "payment", "client_reference_id": "i"}},
+    }
+    response = await deliver(giving, event)  # correctly signed, but no payment_status
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert "KeyError in a 'checkout.session.completed' event" in production_logging.text
+    assert await giving.services.storage.donations.export() == []
