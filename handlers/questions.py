@@ -3,7 +3,11 @@
 The text of a message is used only to choose the reply; it is never stored or logged.
 """
 
+import asyncio
 import html
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
@@ -13,6 +17,16 @@ from handlers.common import PRIVATE, callback, user_texts
 from tgbot.faq import Topic
 from tgbot.i18n import Html, Texts
 from tgbot.services import services
+
+Result = TypeVar("Result")
+_MATCHING = ThreadPoolExecutor(max_workers=1, thread_name_prefix="matching")
+"""Matching is CPU work (tens of ms for a long hostile message). It runs off the event loop so
+that other people's replies do not wait, in one thread because pymorphy3 is not documented
+as safe to share between threads."""
+
+
+async def off_loop(function: Callable[..., Result], *args: object) -> Result:
+    return await asyncio.get_running_loop().run_in_executor(_MATCHING, function, *args)
 
 
 def topic_buttons(t: Texts, context: ContextTypes.DEFAULT_TYPE) -> InlineKeyboardMarkup:
@@ -54,14 +68,14 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     for; anything else is a question."""
     text = update.effective_message.text
     t = await user_texts(update.effective_user, context)
-    if services(context).safety.is_danger(text):
+    if await off_loop(services(context).safety.is_danger, text):
         await update.effective_message.reply_text(
             "\n\n".join((t("safety.intro"), emergency_contact(t, context), t("safety.outro")))
         )
         return
     if await donations.take_typed_amount(update, context, t):
         return
-    found = services(context).faq.match(text, t.language)
+    found = await off_loop(services(context).faq.match, text, t.language)
     if found is None:
         await update.effective_message.reply_text(
             t("faq.fallback"), reply_markup=topic_buttons(t, context)

@@ -15,15 +15,16 @@ from functools import cache
 
 from tgbot.i18n import load_toml
 from tgbot.settings import LANGUAGES
-from tgbot.textmatch import Vocabulary, stems
+from tgbot.textmatch import Vocabulary, stem, stems, words
 
 MIN_SCORE = 0.35
 """Below this the question gets the fallback with the topic buttons (tuned on tests/faq_cases)."""
 OWN_LANGUAGE_BONUS = 0.05
 TIE_BREAK_EXAMPLES = 3
 TIE_BREAK_SHARE = 0.25
-MAX_QUESTION_STEMS = 64
-"""Long messages are judged by their first words; no question needs more."""
+MAX_QUESTION_WORDS = 60
+"""Long messages are judged by their first words: no question needs more, and it bounds the
+work a hostile 4096-character message can cause."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,9 @@ class KnowledgeBase:
     def __init__(self, language: str) -> None:
         data = load_toml(language, "faq")
         self.language = language
+        questions = [q for topic in data["topics"].values() for q in topic["questions"]]
+        # A word sharing no letter with the examples is unknown whatever its stem: not stemmed.
+        self.letters = frozenset("".join(words(" ".join(questions))))
         self.stopwords = frozenset(s for word in data["stopwords"] for s in stems(word, language))
         self.topics = [
             Topic(topic_id, topic["button"], topic["answer"], topic.get("follow_up"))
@@ -63,8 +67,11 @@ class KnowledgeBase:
         self._unknown_weight = max(self.idf.values(), default=1.0)
 
     def content_stems(self, text: str) -> list[str]:
-        found = [s for s in stems(text, self.language) if s not in self.stopwords]
-        return found[:MAX_QUESTION_STEMS]
+        first = words(text)[:MAX_QUESTION_WORDS]
+        found = (
+            word if self.letters.isdisjoint(word) else stem(word, self.language) for word in first
+        )
+        return [term for term in found if term not in self.stopwords]
 
     def _topic_idf(self) -> dict[str, float]:
         topics_with: dict[str, set[str]] = {}

@@ -15,7 +15,7 @@ from tgbot.textmatch import Vocabulary, stem, stems, words
 
 MAX_GAP = 2
 SAFETY_TYPO_SCORE = 85.0
-MAX_MESSAGE_WORDS = 400
+MAX_MESSAGE_WORDS = 250
 """A call for help comes early in a message; this bounds the work on hostile input."""
 
 
@@ -52,18 +52,25 @@ class DangerPhrases:
                 self.words.add(found[0])
             elif found:
                 self.phrases.append(tuple(stems(phrase, language, mood=True)))
-        terms = (term for phrase in self.phrases for term in phrase)
+        terms = [term for phrase in self.phrases for term in phrase]
         self.vocabulary = Vocabulary(terms, typo_score=SAFETY_TYPO_SCORE)
+        self.letters = frozenset("".join(terms))
 
     def found_in(self, text: str) -> bool:
         found = words(text)[:MAX_MESSAGE_WORDS]
         if self.words.intersection(found):
             return True
-        message = [self.vocabulary.resolve(stem(word, self.language, True)) for word in found]
+        message = [self._term(word) for word in found]
         present = set(message)
         return any(
             set(phrase) <= present and _occurs_in_order(phrase, message) for phrase in self.phrases
         )
+
+    def _term(self, word: str) -> str:
+        """The word as a phrase term; a word in another script cannot be one, so is left."""
+        if self.letters.isdisjoint(word):
+            return word
+        return self.vocabulary.resolve(stem(word, self.language, True))
 
 
 class SafetyCheck:
