@@ -705,16 +705,21 @@ def event(
     }
 
 
+def donor_address() -> JSONDict:
+    """The address a simulated donor gives at checkout (country and postal code only)."""
+    return {
+        "city": None,
+        "country": "US",
+        "line1": None,
+        "line2": None,
+        "postal_code": "10001",
+        "state": None,
+    }
+
+
 def _billing_details(email: str | None, name: str | None) -> JSONDict:
     return {
-        "address": {
-            "city": None,
-            "country": "US",
-            "line1": None,
-            "line2": None,
-            "postal_code": "10001",
-            "state": None,
-        },
+        "address": donor_address(),
         "email": email,
         "name": name,
         "phone": None,

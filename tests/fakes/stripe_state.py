@@ -652,14 +652,7 @@ class StripeAccount:
             payment_status=payment_status,
             url=None,
             customer_details={
-                "address": {
-                    "city": None,
-                    "country": "US",
-                    "line1": None,
-                    "line2": None,
-                    "postal_code": "10001",
-                    "state": None,
-                },
+                "address": objects.donor_address(),
                 "email": session["customer_email"] or email,
                 "name": name,
                 "phone": None,
