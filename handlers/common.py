@@ -9,6 +9,7 @@ from telegram.ext import CallbackContext, ContextTypes, filters
 from tgbot.i18n import Texts, supported_language, texts
 from tgbot.services import services
 from tgbot.settings import Settings
+from tgbot.storage import UserRecord
 
 PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 """New messages in private chats; edits and channel posts are left alone."""
@@ -23,23 +24,30 @@ def callback(feature: str, argument: str = "") -> str:
 
 
 async def user_texts(user: User | None, context: CallbackContext) -> Texts:
-    """Texts in the user's language: their stored choice, else their Telegram client's.
+    """Texts in the user's language: their stored choice, else their Telegram client's."""
+    return (await user_state(user, context))[0]
+
+
+async def user_state(
+    user: User | None, context: CallbackContext
+) -> tuple[Texts, UserRecord | None]:
+    """The user's texts and stored row, read once.
 
     A subscriber who never chose a language gets news in their client's language, so a change
     of the client's language is written through to their stored row.
     """
     client = client_language(user, services(context).settings)
     if user is None:
-        return texts(client)
+        return texts(client), None
     users = services(context).storage.users
     record = await users.get(user.id)
     if record is None:
-        return texts(client)
+        return texts(client), None
     if record.language_chosen:
-        return texts(record.language)
+        return texts(record.language), record
     if record.language != client:
         await users.follow_client_language(user.id, client)
-    return texts(client)
+    return texts(client), record
 
 
 def client_language(user: User | None, settings: Settings) -> str:

@@ -47,16 +47,12 @@ async def cancel_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     t = await user_texts(update.effective_user, context)
     subscription_id = query.data.removeprefix("mine:")
-    gifts = await services(context).storage.donations.monthly_gifts(update.effective_user.id)
-    gift = next((g for g in gifts if g.subscription_id == subscription_id), None)
     try:
-        canceled = gift is not None and await payments.cancel_monthly(
-            update.effective_user.id, subscription_id
-        )
+        gift = await payments.cancel_monthly(update.effective_user.id, subscription_id)
     except PaymentsUnavailable:
         await update.effective_message.reply_text(t("mine.cancel_failed"))
         return
-    if not canceled:
+    if gift is None:
         await update.effective_message.reply_text(t("mine.not_found"))
         return
     await update.effective_message.reply_text(

@@ -4,7 +4,7 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from handlers import donations, language, mydonations, privacy, questions, share, subscription
-from handlers.common import PRIVATE, is_subscribed, main_menu, replies_with, user_texts
+from handlers.common import PRIVATE, main_menu, replies_with, user_state
 
 about = replies_with("about.text")
 help_command = replies_with("help.text")
@@ -12,9 +12,8 @@ help_command = replies_with("help.text")
 
 async def send_menu(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The greeting with the main menu."""
-    user = update.effective_user
-    t = await user_texts(user, context)
-    subscribed = user is not None and await is_subscribed(user, context)
+    t, record = await user_state(update.effective_user, context)
+    subscribed = record is not None and record.subscribed
     await update.effective_message.reply_text(
         t("start.greeting"), reply_markup=main_menu(t, subscribed)
     )

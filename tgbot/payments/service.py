@@ -18,7 +18,7 @@ from tgbot.payments.money import Money
 from tgbot.payments.progress import Converter, Progress, progress
 from tgbot.settings import Settings
 from tgbot.storage import Storage
-from tgbot.storage.donations import ExportRow, TotalsRow
+from tgbot.storage.donations import ExportRow, MonthlyGift, TotalsRow
 
 log = logging.getLogger(__name__)
 
@@ -140,14 +140,15 @@ class DonationService:
             params |= {"mode": "payment", "submit_type": "donate"}
         return params
 
-    async def cancel_monthly(self, user_id: int, subscription_id: str) -> bool:
-        """Cancel one of the user's own monthly gifts; False if it is not theirs or not active."""
+    async def cancel_monthly(self, user_id: int, subscription_id: str) -> MonthlyGift | None:
+        """Cancel one of the user's own monthly gifts; None if it is not theirs or not active."""
         gifts = await self.store.monthly_gifts(user_id)
-        if subscription_id not in {gift.subscription_id for gift in gifts}:
-            return False
+        gift = next((g for g in gifts if g.subscription_id == subscription_id), None)
+        if gift is None:
+            return None
         await self.gateway.cancel_subscription(subscription_id)
         await self.store.mark_canceled(subscription_id)
-        return True
+        return gift
 
     # -- recording ---------------------------------------------------------------------------
 
