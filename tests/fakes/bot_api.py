@@ -15,13 +15,18 @@ talk to it unchanged::
 The fake enforces Telegram's documented limits and answers with Telegram's error shapes and
 wording, so a request that real Telegram would reject fails the test: every such 4xx answer is
 recorded in :attr:`FakeBotAPI.violations`. Faults that the *test* asks for (blocked users, injected
-errors, flood limits) are answered the same way but are not violations.
+errors, flood limits, dropped connections) are answered the same way but are not violations.
 
 What the fake covers: getMe, getUpdates (long polling, offsets, allowed_updates), webhooks
 (recorded, never called), sending/editing/deleting/forwarding/copying messages with text, photos
 and documents, chat actions, callback and inline queries, bot commands/descriptions/names,
 getChat and menu buttons. Other real Bot API methods answer ``400 Bad Request: FakeBotAPI does not
 implement <method>`` (and count as violations) so that nothing is silently ignored.
+
+Faults a test can inject: blocked/deactivated users, error answers (``fail_next``), flood limits
+(``set_flood_limit``), latency (``set_latency``), dropped connections before or after the request
+is processed (``drop_next``; the client gets a network error, not an answer) and seeded random
+server errors and drops (``set_random_faults``).
 
 Deliberate simplifications are noted where they happen (search for "Simplification").
 """
@@ -37,6 +42,7 @@ import itertools
 import json
 import logging
 import math
+import random
 import re
 import time
 from collections import deque
@@ -49,8 +55,9 @@ from urllib.parse import parse_qsl, urlsplit
 import telegram
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from .local_server import LocalServer
 from .telegram_html import TelegramHTMLError, parse_html, trim_formatted_text, utf16_len
@@ -219,6 +226,10 @@ class Call:
     ``params`` holds the decoded parameters: JSON-encoded values (reply_markup, commands,
     results, ...) are objects, integer/boolean form fields are ``int``/``bool``, uploads are
     :class:`UploadedFile`. ``at`` is the :func:`time.monotonic` time the answer was ready.
+
+    ``dropped`` is true when the connection was closed instead of delivering the answer (see
+    :meth:`FakeBotAPI.drop_next`): ``status`` is then ``0`` (and ``response`` empty) if the
+    request was not processed, or the status of the lost answer if it was.
     """
 
     method: str
@@ -226,6 +237,7 @@ class Call:
     response: JSONDict
     status: int
     at: float = 0.0
+    dropped: bool = False
 
     @property
     def ok(self) -> bool:
@@ -339,6 +351,59 @@ class _Fault:
     status: int
     description: str
     retry_after: int | None
+
+
+@dataclass
+class _RandomFaults:
+    """Configuration and random state of :meth:`FakeBotAPI.set_random_faults`."""
+
+    rate: float
+    drop_rate: float
+    statuses: tuple[int, ...]
+    methods: frozenset[str]  # lower-cased
+    rng: random.Random
+
+
+# =============================================================================================
+# Dropped connections
+# =============================================================================================
+
+
+class _ConnectionDropped(Exception):
+    """Close the connection instead of answering (internally, and raised through uvicorn)."""
+
+
+class _DroppedResponse(Response):
+    """Starts a response, then fails, so that the server closes the connection mid-response.
+
+    An ASGI app cannot close its connection itself, but uvicorn (like any ASGI server) closes
+    it when the app raises after ``http.response.start``. The client gets a status line and a
+    ``Content-Length`` that is never delivered, then EOF: httpx raises ``RemoteProtocolError``,
+    which python-telegram-bot turns into ``NetworkError``. (Raising before the response start
+    would make uvicorn answer 500 instead.) uvicorn's "Exception in ASGI application" record
+    for it is dropped by :class:`_HideDroppedConnections`.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(status_code=200, media_type="application/json")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"1024")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        raise _ConnectionDropped("FakeBotAPI dropped the connection (an injected fault)")
+
+
+class _HideDroppedConnections(logging.Filter):
+    """Drops uvicorn's ERROR record for a connection the fake dropped on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not isinstance(error, _ConnectionDropped)
+
+
+_HIDE_DROPPED_CONNECTIONS = _HideDroppedConnections()
+#: The logger uvicorn reports exceptions in ASGI applications to.
+_UVICORN_ERROR_LOGGER = "uvicorn.error"
 
 
 # =============================================================================================
@@ -798,7 +863,8 @@ class FakeBotAPI:
       ``scope_key`` is ``"default"``, ``"all_private_chats"``, ``"chat:<id>"``,
       ``"chat_member:<chat_id>:<user_id>"``...
     * ``callback_answers[query_id]``, ``inline_answers[query_id]`` - answers given.
-    * ``webhook_url``, ``webhook_secret``, ``flood_events``, ``early_retries``.
+    * ``webhook_url``, ``webhook_secret``, ``flood_events``, ``early_retries``,
+      ``injected_faults``, ``dropped_connections``.
     """
 
     def __init__(
@@ -853,6 +919,10 @@ class FakeBotAPI:
         self._pending_callbacks: set[str] = set()
         self._pending_inline: set[str] = set()
         self._faults: dict[str, deque[_Fault]] = {}
+        self._drops: dict[str, deque[bool]] = {}  # method -> after_processing flags
+        self._random_faults: _RandomFaults | None = None
+        self._injected_faults = 0
+        self._dropped_connections = 0
         self._flood = _FloodControl()
         self._latency = 0.0
 
@@ -873,6 +943,7 @@ class FakeBotAPI:
         """Serve on 127.0.0.1 at an OS-chosen port, in the running event loop."""
         self._closing = asyncio.Event()
         self._activity = _Signal()
+        logging.getLogger(_UVICORN_ERROR_LOGGER).addFilter(_HIDE_DROPPED_CONNECTIONS)
         await self._server.start()
 
     async def stop(self) -> None:
@@ -921,6 +992,12 @@ class FakeBotAPI:
         user.update({key: value for key, value in optional.items() if value is not None})
         self.users[user_id] = user
         return copy.deepcopy(user)
+
+    def open_private_chat(self, user: Mapping[str, Any]) -> JSONDict:
+        """Make ``user``'s private chat known, as if they had started the bot earlier."""
+        self.users.setdefault(user["id"], copy.deepcopy(dict(user)))
+        chat = self.chats.setdefault(user["id"], self._private_chat(user))
+        return copy.deepcopy(chat)
 
     def make_chat(
         self,
@@ -1135,6 +1212,59 @@ class FakeBotAPI:
         fault = _Fault(status, description, retry_after)
         self._faults.setdefault(method.lower(), deque()).extend([fault] * count)
 
+    def drop_next(self, method: str, count: int = 1, *, after_processing: bool = False) -> None:
+        """Close the connection of the next ``count`` calls of ``method`` without an answer.
+
+        The client gets a truncated response (python-telegram-bot raises ``NetworkError``).
+        With ``after_processing=False`` the request is not executed at all. With
+        ``after_processing=True`` it is executed first (a sent message is stored and listed by
+        :meth:`sent_messages`, as if Telegram accepted it) and only the answer is lost: the
+        client cannot know whether the message went out. Such calls are recorded with
+        ``Call.dropped`` set (``status`` 0 when not executed), count in
+        :attr:`dropped_connections` and are never violations.
+        """
+        if count < 1:
+            raise ValueError("count must be at least 1")
+        self._drops.setdefault(method.lower(), deque()).extend([after_processing] * count)
+
+    def set_random_faults(
+        self,
+        rate: float,
+        *,
+        seed: int = 0,
+        statuses: tuple[int, ...] = (500, 502, 503),
+        drop_rate: float = 0.0,
+        methods: Iterable[str] | None = None,
+    ) -> None:
+        """Make calls of ``methods`` (default :data:`FLOOD_LIMITED_METHODS`) fail at random.
+
+        Each call fails with probability ``rate`` with one of ``statuses`` (Telegram's error
+        shape and wording, e.g. 502 "Bad Gateway"; counted in :attr:`injected_faults`) and has
+        its connection dropped before processing with probability ``drop_rate`` (counted in
+        :attr:`dropped_connections`). The sequence is deterministic for a given ``seed`` and
+        order of calls; each call of this method restarts it. Calls queued by
+        :meth:`fail_next` / :meth:`drop_next` take precedence. ``rate=0, drop_rate=0`` turns
+        random faults off. Injected faults are not violations.
+        """
+        if not (0.0 <= rate <= 1.0 and 0.0 <= drop_rate <= 1.0 and rate + drop_rate <= 1.0):
+            raise ValueError("rate and drop_rate must be probabilities with a sum of at most 1")
+        if not statuses or not all(400 <= status <= 599 for status in statuses):
+            raise ValueError("statuses must be a non-empty tuple of 4xx/5xx codes")
+        names = FLOOD_LIMITED_METHODS if methods is None else [str(name) for name in methods]
+        unknown = [name for name in names if name.lower() not in _METHODS]
+        if unknown:
+            raise ValueError(f"FakeBotAPI does not implement {unknown}")
+        if rate == 0 and drop_rate == 0:
+            self._random_faults = None
+            return
+        self._random_faults = _RandomFaults(
+            rate=rate,
+            drop_rate=drop_rate,
+            statuses=tuple(statuses),
+            methods=frozenset(name.lower() for name in names),
+            rng=random.Random(seed),
+        )
+
     def set_flood_limit(
         self, per_second: float | None, per_chat_per_second: float | None = None
     ) -> None:
@@ -1158,6 +1288,16 @@ class FakeBotAPI:
     def early_retries(self) -> int:
         """Requests sent to a scope while its retry_after had not elapsed yet."""
         return self._flood.early_retries
+
+    @property
+    def injected_faults(self) -> int:
+        """Error answers injected by :meth:`fail_next` and :meth:`set_random_faults`."""
+        return self._injected_faults
+
+    @property
+    def dropped_connections(self) -> int:
+        """Connections closed without an answer (:meth:`drop_next`, random drops)."""
+        return self._dropped_connections
 
     def _ensure_chat(self, chat_id: int) -> None:
         if chat_id not in self.chats:
@@ -1260,10 +1400,10 @@ class FakeBotAPI:
             if sent.chat_id == chat_id:
                 mark = "*" if index in self._taken_messages.taken else " "
                 lines.append(f" {mark} {sent.method}: {sent.text[:200]!r}")
-        failed = [call for call in self.calls if not call.ok][-10:]
+        failed = [call for call in self.calls if not call.ok or call.dropped][-10:]
         if failed:
             lines.append("Failed calls:")
-            lines.extend(f"   {call.method} -> {call.status} {call.description}" for call in failed)
+            lines.extend(f"   {call.method} -> {_outcome(call)}" for call in failed)
         return "\n".join(lines)
 
     # -- HTTP layer --------------------------------------------------------------------------
@@ -1277,28 +1417,40 @@ class FakeBotAPI:
             ]
         )
 
-    async def _http_endpoint(self, request: Request) -> JSONResponse:
+    async def _http_endpoint(self, request: Request) -> Response:
         call = await self._execute(request)
+        if call.dropped:
+            return _DroppedResponse()
         return JSONResponse(call.response, status_code=call.status)
 
     async def _execute(self, request: Request) -> Call:
         raw_method = request.path_params["method"]
         spec = _METHODS.get(raw_method.lower())
+        drops = self._drops.get(raw_method.lower())
+        drop_after: bool | None = drops.popleft() if drops else None  # None: no drop queued
         data: JSONDict = {}
         violation = False
         try:
             data = await read_request_params(request)
+            if drop_after is False:
+                raise _ConnectionDropped
             result = await self._run(
                 spec, raw_method, request.path_params["token"], Params(data, request)
             )
             status, body = 200, _success_body(result)
+        except _ConnectionDropped:
+            status, body, drop_after = 0, {}, False
         except BotAPIError as error:
             status, body, violation = error.status, error.body(), error.violation
         except Exception as error:  # a bug in the fake must fail the test, not hang it
             _LOGGER.exception("FakeBotAPI failed to handle %s", raw_method)
             description = f"Internal Server Error: FakeBotAPI bug: {error!r}"
             status, body, violation = 500, BotAPIError(500, description).body(), True
-        call = Call(spec.name if spec else raw_method, data, body, status, time.monotonic())
+        dropped = drop_after is not None
+        if dropped:
+            self._dropped_connections += 1
+        name = spec.name if spec else raw_method
+        call = Call(name, data, body, status, time.monotonic(), dropped=dropped)
         self._record(call, violation)
         return call
 
@@ -1311,6 +1463,7 @@ class FakeBotAPI:
             raise _unknown_method(raw_method)
         await self._sleep(self._latency)
         self._raise_injected_fault(spec.name, params)
+        self._raise_random_fault(spec.name)
         self._check_flood(spec.name, params)
         result = spec.handler(self, params)
         if inspect.isawaitable(result):
@@ -1361,9 +1514,22 @@ class FakeBotAPI:
         fault = queue.popleft()
         if fault.status == 429 and fault.retry_after and method in FLOOD_LIMITED_METHODS:
             self._flood.penalize(None, fault.retry_after, time.monotonic())
+        self._injected_faults += 1
         raise BotAPIError(
             fault.status, fault.description, retry_after=fault.retry_after, violation=False
         )
+
+    def _raise_random_fault(self, method: str) -> None:
+        faults = self._random_faults
+        if faults is None or method.lower() not in faults.methods:
+            return
+        roll = faults.rng.random()
+        if roll < faults.drop_rate:
+            raise _ConnectionDropped
+        if roll < faults.drop_rate + faults.rate:
+            status = faults.rng.choice(faults.statuses)
+            self._injected_faults += 1
+            raise BotAPIError(status, _default_description(status, None), violation=False)
 
     def _check_flood(self, method: str, params: Params) -> None:
         if method not in FLOOD_LIMITED_METHODS:
@@ -1974,6 +2140,12 @@ class FakeBotAPI:
 
 async def _http_not_found(request: Request) -> JSONResponse:
     return JSONResponse({"ok": False, "error_code": 404, "description": "Not Found"}, 404)
+
+
+def _outcome(call: Call) -> str:
+    if call.dropped:
+        return f"connection dropped ({'after' if call.status else 'before'} processing)"
+    return f"{call.status} {call.description}"
 
 
 def _success_body(result: Any) -> JSONDict:
