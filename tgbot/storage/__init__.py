@@ -1,10 +1,24 @@
 """All SQL lives in this package; the rest of the bot calls these typed methods."""
 
+from tgbot.storage.audit import AuditLog
+from tgbot.storage.broadcasts import BroadcastStore
 from tgbot.storage.database import Database, DatabaseError
 from tgbot.storage.donations import DonationStore
 from tgbot.storage.users import UserRecord, UserStore
 
-__all__ = ["Database", "DatabaseError", "DonationStore", "Storage", "UserRecord", "UserStore"]
+__all__ = [
+    "AuditLog",
+    "BroadcastStore",
+    "Database",
+    "DatabaseError",
+    "DonationStore",
+    "Storage",
+    "UserRecord",
+    "UserStore",
+]
+
+_PERSONAL = (UserStore, DonationStore, BroadcastStore)
+"""Stores that keep something about a person, each with a `forget(conn, user_id)`."""
 
 
 class Storage:
@@ -14,6 +28,8 @@ class Storage:
         self.database = database
         self.users = UserStore(database)
         self.donations = DonationStore(database)
+        self.broadcasts = BroadcastStore(database)
+        self.audit = AuditLog(database)
 
     @classmethod
     async def open(cls, path: str) -> "Storage":
@@ -28,5 +44,5 @@ class Storage:
         Returns whether anything was stored about them.
         """
         async with self.database.transaction() as conn:
-            found = [await store.forget(conn, user_id) for store in (UserStore, DonationStore)]
+            found = [await store.forget(conn, user_id) for store in _PERSONAL]
         return any(found)

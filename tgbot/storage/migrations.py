@@ -107,6 +107,77 @@ MIGRATIONS: tuple[str, ...] = (
         value INTEGER NOT NULL
     ) STRICT;
     """,
+    # 3: news. A subscriber whose chat refused a message (403) is marked and skipped until
+    # they write again. Subscribing and unsubscribing are counted per day, reasons per reason,
+    # neither linked to a person.
+    """
+    ALTER TABLE users ADD COLUMN blocked_at INTEGER;
+
+    CREATE TABLE subscription_days (
+        day    TEXT    PRIMARY KEY,
+        joined INTEGER NOT NULL DEFAULT 0,
+        left   INTEGER NOT NULL DEFAULT 0
+    ) STRICT;
+    CREATE TABLE unsubscribe_reasons (
+        reason TEXT    PRIMARY KEY,
+        count  INTEGER NOT NULL
+    ) STRICT;
+
+    -- A news post (drafted by an admin) or a milestone update (written by the bot).
+    CREATE TABLE broadcasts (
+        broadcast_id  INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: buttons name ids
+        kind          TEXT    NOT NULL CHECK (kind IN ('post', 'milestone')),
+        admin_id      INTEGER,
+        milestone     INTEGER UNIQUE,
+        amount        INTEGER,  -- a milestone's total, in minor units of `currency`
+        currency      TEXT,
+        photo         TEXT,
+        status        TEXT    NOT NULL CHECK (status IN ('draft', 'sending', 'done', 'cancelled')),
+        created_at    INTEGER NOT NULL,
+        started_at    INTEGER,
+        finished_at   INTEGER,
+        -- filled in when the broadcast ends and its delivery rows are deleted
+        sent          INTEGER,
+        blocked       INTEGER,
+        failed        INTEGER,
+        cancelled     INTEGER,
+        failures      TEXT,
+        resent        INTEGER NOT NULL DEFAULT 0,
+        reported      INTEGER NOT NULL DEFAULT 0 CHECK (reported IN (0, 1))
+    ) STRICT;
+    CREATE INDEX broadcasts_sending ON broadcasts (broadcast_id) WHERE status = 'sending';
+    CREATE UNIQUE INDEX broadcasts_one_draft ON broadcasts (admin_id) WHERE status = 'draft';
+
+    CREATE TABLE broadcast_texts (
+        broadcast_id INTEGER NOT NULL REFERENCES broadcasts (broadcast_id) ON DELETE CASCADE,
+        language     TEXT    NOT NULL CHECK (language IN ('en', 'ru', 'de', 'fr', 'es')),
+        html         TEXT    NOT NULL,
+        PRIMARY KEY (broadcast_id, language)
+    ) STRICT;
+
+    -- One row per recipient while a broadcast runs: pending -> sending -> sent, blocked or
+    -- failed. A row still 'sending' after a crash was maybe delivered; it is sent again.
+    CREATE TABLE deliveries (
+        broadcast_id INTEGER NOT NULL REFERENCES broadcasts (broadcast_id),
+        user_id      INTEGER NOT NULL,
+        language     TEXT    NOT NULL,
+        status       TEXT    NOT NULL CHECK (status IN
+                             ('pending', 'sending', 'sent', 'blocked', 'failed', 'cancelled')),
+        error        TEXT,
+        PRIMARY KEY (broadcast_id, user_id)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX deliveries_by_status ON deliveries (broadcast_id, status);
+    CREATE INDEX deliveries_by_user ON deliveries (user_id);
+
+    -- What admins did, for accountability: who, what, when.
+    CREATE TABLE audit_log (
+        entry_id INTEGER PRIMARY KEY,
+        admin_id INTEGER NOT NULL,
+        action   TEXT    NOT NULL,
+        target   TEXT,
+        at       INTEGER NOT NULL
+    ) STRICT;
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)

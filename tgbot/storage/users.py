@@ -2,6 +2,7 @@
 
 import time
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 
 import aiosqlite
 
@@ -14,10 +15,28 @@ class UserRecord:
     language: str
     language_chosen: bool
     subscribed: bool
+    blocked: bool
+    """Telegram refused a message to them (403); no news until they write again."""
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriberStats:
+    by_language: dict[str, int]
+    """Subscribers by language, blocked ones included."""
+    blocked: int
+    joined: int
+    left: int
+    """Subscriptions started and ended in the period asked for."""
+    reasons: dict[str, int]
+    """Reasons given for unsubscribing, all time."""
 
 
 def _now() -> int:
     return int(time.time())
+
+
+def _day(timestamp: int) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).date().isoformat()
 
 
 class UserStore:
@@ -26,7 +45,8 @@ class UserStore:
 
     async def get(self, user_id: int) -> UserRecord | None:
         row = await self._db.fetch_one(
-            "SELECT user_id, language, language_chosen, subscribed_at FROM users WHERE user_id = ?",
+            "SELECT user_id, language, language_chosen, subscribed_at, blocked_at FROM users"
+            " WHERE user_id = ?",
             (user_id,),
         )
         if row is None:
@@ -36,6 +56,7 @@ class UserStore:
             language=row["language"],
             language_chosen=bool(row["language_chosen"]),
             subscribed=row["subscribed_at"] is not None,
+            blocked=row["blocked_at"] is not None,
         )
 
     async def choose_language(self, user_id: int, language: str) -> None:
@@ -84,11 +105,63 @@ class UserStore:
                         " WHERE user_id = ? AND subscribed_at IS NOT NULL",
                         (now, user_id),
                     )
+            if cursor.rowcount == 0:
+                return False
+            if not subscribed:  # no news after leaving, not even a broadcast under way
+                await conn.execute(
+                    "UPDATE deliveries SET status = 'cancelled'"
+                    " WHERE user_id = ? AND status = 'pending'",
+                    (user_id,),
+                )
+            await conn.execute(
+                "INSERT INTO subscription_days (day, joined, left) VALUES (?, ?, ?)"
+                " ON CONFLICT (day) DO UPDATE SET joined = joined + excluded.joined,"
+                " left = left + excluded.left",
+                (_day(now), int(subscribed), int(not subscribed)),
+            )
+            return True
+
+    async def count_reason(self, reason: str) -> None:
+        """Count a reason for unsubscribing; who gave it is not stored."""
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO unsubscribe_reasons (reason, count) VALUES (?, 1)"
+                " ON CONFLICT (reason) DO UPDATE SET count = count + 1",
+                (reason,),
+            )
+
+    async def set_blocked(self, user_id: int, blocked: bool) -> bool:
+        """Mark that the user blocked the bot, or that they came back; False if unchanged."""
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE users SET blocked_at = ? WHERE user_id = ? AND (blocked_at IS NULL) = ?",
+                (_now() if blocked else None, user_id, blocked),
+            )
             return cursor.rowcount > 0
 
     async def subscribers(self) -> int:
         row = await self._db.fetch_one("SELECT count(*) FROM users WHERE subscribed_at IS NOT NULL")
         return row[0]
+
+    async def subscriber_stats(self, since: date) -> SubscriberStats:
+        """Counts for /stats; `joined` and `left` from the day `since` on."""
+        rows = await self._db.fetch_all(
+            "SELECT language, count(*) AS n, count(blocked_at) AS blocked FROM users"
+            " WHERE subscribed_at IS NOT NULL GROUP BY language"
+        )
+        period = await self._db.fetch_one(
+            "SELECT coalesce(sum(joined), 0), coalesce(sum(left), 0) FROM subscription_days"
+            " WHERE day >= ?",
+            (since.isoformat(),),
+        )
+        reasons = await self._db.fetch_all("SELECT reason, count FROM unsubscribe_reasons")
+        return SubscriberStats(
+            by_language={row["language"]: row["n"] for row in rows},
+            blocked=sum(row["blocked"] for row in rows),
+            joined=period[0],
+            left=period[1],
+            reasons={row["reason"]: row["count"] for row in reasons},
+        )
 
     @staticmethod
     async def forget(conn: aiosqlite.Connection, user_id: int) -> bool:
