@@ -5,6 +5,7 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, Defaults
 
 import handlers
+from tgbot.broadcasts.limiter import OutboundLimiter
 from tgbot.ordering import PerUserOrder
 from tgbot.services import Services
 
@@ -32,6 +33,7 @@ def build_application(services: Services, *, polling: bool) -> Application:
         # and Telegram sends the last updates again after a restart.
         .get_updates_connection_pool_size(2)
         .concurrent_updates(PerUserOrder())
+        .rate_limiter(OutboundLimiter(settings.send_rate))
     )
     if not polling:
         builder = builder.updater(None)

@@ -11,12 +11,14 @@ import string
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import cache
 from importlib.resources import files
 from typing import Any
 
 from babel import Locale
+from babel.dates import format_datetime, format_timedelta
 from babel.numbers import format_currency, format_decimal, format_percent
 
 from tgbot.payments.money import Money
@@ -86,6 +88,15 @@ class Texts:
     def percent(self, share: Decimal, digits: int = 0) -> str:
         """`share` (0.25) as a percentage (25%) with up to `digits` decimals."""
         return format_percent(share, f"#,##0.{'#' * digits}%", locale=self.language)
+
+    def duration(self, seconds: float) -> str:
+        """A rough length of time: "3 minutes", "2 hours"."""
+        return format_timedelta(timedelta(seconds=seconds), threshold=1.5, locale=self.language)
+
+    def moment(self, timestamp: int) -> str:
+        """A date and time in UTC, short form."""
+        when = datetime.fromtimestamp(timestamp, UTC)
+        return f"{format_datetime(when, 'short', tzinfo=UTC, locale=self.language)} UTC"
 
     def _render(self, value: Any) -> str:
         if isinstance(value, Html):

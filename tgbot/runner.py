@@ -128,6 +128,7 @@ async def _run_with(services: Services) -> None:
             await application.bot.set_webhook(
                 url=settings.webhook_url, secret_token=secret, allowed_updates=Update.ALL_TYPES
             )
+        services.broadcaster.start(application.bot)
         reconciler = None
         if services.payments is not None:
             reconciler = asyncio.create_task(_keep_reconciling(application, services))
@@ -137,6 +138,7 @@ async def _run_with(services: Services) -> None:
             reconciler.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reconciler
+        await services.broadcaster.stop()
         if polling:
             await application.updater.stop()
         await application.stop()

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 from telegram.ext import CallbackContext
 
+from tgbot.broadcasts.worker import Broadcaster
 from tgbot.faq import Faq, default_faq
 from tgbot.payments.service import DonationService
 from tgbot.safety import SafetyCheck, default_safety_check
@@ -21,6 +22,10 @@ class Services:
     safety: SafetyCheck = field(default_factory=default_safety_check)
     payments: DonationService | None = None
     """None when Stripe is not configured."""
+    broadcaster: Broadcaster = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.broadcaster = Broadcaster(self.settings, self.storage)
 
     def attach(self, bot_data: dict) -> None:
         bot_data[_KEY] = self
