@@ -8,7 +8,9 @@ from handlers import (
     errors,
     fallback,
     language,
+    membership,
     mydonations,
+    news,
     privacy,
     questions,
     share,
@@ -25,6 +27,8 @@ FEATURES = (
     share,
     privacy,
     admin,
+    news,
+    membership,
     questions,
 )
 

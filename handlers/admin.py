@@ -1,13 +1,14 @@
 """Admin commands: /stats and /export_donations. Counts and amounts only, never people.
 
-`ADMIN_IDS` is checked on every call; anyone else gets the answer for an unknown command, so
-the commands do not reveal that they exist.
+`ADMIN_IDS` is checked on every call; anyone else gets the answer for an unknown command (or
+for a stale button), so the commands do not reveal that they exist. Every admin action is
+written to the audit log.
 """
 
 import csv
 import io
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import wraps
 
 from telegram import InputFile, Update
@@ -19,6 +20,7 @@ from tgbot.payments.money import Money
 from tgbot.payments.service import Stats
 from tgbot.services import services
 from tgbot.storage.donations import TotalsRow
+from tgbot.storage.users import SubscriberStats
 
 ADMIN_COMMANDS = ("stats", "export_donations")
 CSV_COLUMNS = (
@@ -32,12 +34,35 @@ unknown_command = replies_with("error.unknown_command")
 def admins_only(handler: Callback) -> Callback:
     @wraps(handler)
     async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        if update.effective_user.id not in services(context).settings.admin_ids:
+        if update.effective_user.id in services(context).settings.admin_ids:
+            await handler(update, context)
+        elif update.callback_query is not None:
+            t = await user_texts(update.effective_user, context)
+            await update.callback_query.answer(t("error.stale_button"))
+        else:
             await unknown_command(update, context)
-            return
-        await handler(update, context)
 
     return guarded
+
+
+async def audit(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, action: str, target: object = None
+) -> None:
+    """Record who did what; `target` names the object (a broadcast number), never content."""
+    target_text = None if target is None else str(target)
+    await services(context).storage.audit.record(update.effective_user.id, action, target_text)
+
+
+def week_start(now: datetime) -> datetime:
+    """Monday 00:00 UTC of `now`'s week."""
+    today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return today - timedelta(days=today.weekday())
+
+
+def counted(t: Texts, counts: dict[str, int]) -> str:
+    """`en 12, ru 3`, largest first."""
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return ", ".join(f"{key} {t.number(count)}" for key, count in ordered)
 
 
 def _amounts(
@@ -71,12 +96,27 @@ def donation_lines(t: Texts, stats: Stats) -> list[str]:
     return lines
 
 
+def subscriber_lines(t: Texts, stats: SubscriberStats) -> list[str]:
+    lines = [t("admin.subscribers", count=sum(stats.by_language.values()))]
+    if stats.by_language:
+        lines.append(t("admin.by_language", list=counted(t, stats.by_language)))
+    lines.append(t("admin.news_week", joined=stats.joined, left=stats.left))
+    if stats.blocked:
+        lines.append(t("admin.blocked", count=stats.blocked))
+    if stats.reasons:
+        reasons = {t(f"unsubscribe.reason_{key}"): n for key, n in stats.reasons.items()}
+        lines.append(t("admin.reasons", list=counted(t, reasons)))
+    return lines
+
+
 @admins_only
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Subscribers and donation totals."""
     t = await user_texts(update.effective_user, context)
+    await audit(update, context, "stats")
+    users = services(context).storage.users
     lines = [t("admin.stats_title"), ""]
-    lines.append(t("admin.subscribers", count=await services(context).storage.users.subscribers()))
+    lines.extend(subscriber_lines(t, await users.subscriber_stats(week_start(datetime.now(UTC)))))
     lines.append("")
     payments = services(context).payments
     if payments is None:
@@ -94,6 +134,7 @@ def _utc(timestamp: int | None) -> str:
 async def export_donations(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Every donation as CSV: dates, amounts, statuses and Stripe ids; nothing about donors."""
     t = await user_texts(update.effective_user, context)
+    await audit(update, context, "export_donations")
     payments = services(context).payments
     rows = await payments.export() if payments else []
     if not rows:

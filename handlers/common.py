@@ -34,7 +34,8 @@ async def user_state(
     """The user's texts and stored row, read once.
 
     A subscriber who never chose a language gets news in their client's language, so a change
-    of the client's language is written through to their stored row.
+    of the client's language is written through to their stored row. Someone marked as having
+    blocked the bot is unmarked: they are talking to it again.
     """
     client = client_language(user, services(context).settings)
     if user is None:
@@ -43,6 +44,8 @@ async def user_state(
     record = await users.get(user.id)
     if record is None:
         return texts(client), None
+    if record.blocked:  # they are writing to the bot again
+        await users.set_blocked(user.id, False)
     if record.language_chosen:
         return texts(record.language), record
     if record.language != client:

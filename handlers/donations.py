@@ -312,12 +312,15 @@ async def send_thanks(bot: Bot, services_: Services) -> int:
 
 
 async def after_payments(bot: Bot, services_: Services) -> None:
-    """Fill in settled amounts, then thank new donors; run after events are applied."""
+    """Fill in settled amounts, thank new donors, and announce a milestone the total passed;
+    run after events are applied."""
     try:
         await services_.payments.settle_pending()
     except PaymentsUnavailable as error:
         log.warning("could not read settlements from Stripe: %s", error)
     await send_thanks(bot, services_)
+    progress = await services_.payments.progress()
+    await services_.broadcaster.check_milestone(progress.raised)
 
 
 def register(application: Application) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from telegram import Bot, BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
 from telegram.error import TelegramError
 
-from handlers.admin import ADMIN_COMMANDS
+from handlers import admin, news
 from handlers.fallback import COMMANDS
 from tgbot.i18n import Texts, texts
 from tgbot.settings import LANGUAGES
@@ -46,7 +46,8 @@ async def publish_profile(bot: Bot, default_language: str, admin_ids: Iterable[i
 
 
 async def _publish_admin_commands(bot: Bot, t: Texts, admin_ids: Iterable[int]) -> bool:
-    commands = [BotCommand(c, t(f"commands.{c}")) for c in (*COMMANDS, *ADMIN_COMMANDS)]
+    admin_commands = (*COMMANDS, *admin.ADMIN_COMMANDS, *news.ADMIN_COMMANDS)
+    commands = [BotCommand(c, t(f"commands.{c}")) for c in admin_commands]
     ok = True
     for admin_id in admin_ids:
         try:

@@ -13,7 +13,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
 from handlers import donations
-from handlers.common import PRIVATE, callback, user_texts
+from handlers.common import PRIVATE, callback, user_state, user_texts
+from handlers.subscription import news_offer
 from tgbot.faq import Topic
 from tgbot.i18n import Html, Texts
 from tgbot.services import services
@@ -54,11 +55,15 @@ FOLLOW_UPS = {"progress": donations.progress, "donate": donations.donate}
 
 
 async def answer(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, t: Texts, topic: Topic
+    update: Update, context: ContextTypes.DEFAULT_TYPE, t: Texts, topic: Topic, subscribed: bool
 ) -> None:
-    """A topic's answer, then the feature it leads to (the live total, the amount buttons)."""
+    """A topic's answer, then the feature it leads to (the live total, the amount buttons).
+
+    Someone not subscribed is offered news with their first answer.
+    """
     text = topic.answer.format(emergency_contact=emergency_contact(t, context))
-    await update.effective_message.reply_text(text)
+    offer = None if topic.follow_up else news_offer(t, context, subscribed)
+    await update.effective_message.reply_text(text, reply_markup=offer)
     if topic.follow_up is not None:
         await FOLLOW_UPS[topic.follow_up](update, context)
 
@@ -67,7 +72,7 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     """Someone in danger gets the emergency contact at once; then an amount the bot asked
     for; anything else is a question."""
     text = update.effective_message.text
-    t = await user_texts(update.effective_user, context)
+    t, record = await user_state(update.effective_user, context)
     if await off_loop(services(context).safety.is_danger, text):
         await update.effective_message.reply_text(
             "\n\n".join((t("safety.intro"), emergency_contact(t, context), t("safety.outro")))
@@ -81,19 +86,20 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             t("faq.fallback"), reply_markup=topic_buttons(t, context)
         )
         return
-    await answer(update, context, t, services(context).faq.topic(t.language, found.topic))
+    topic = services(context).faq.topic(t.language, found.topic)
+    await answer(update, context, t, topic, subscribed=record is not None and record.subscribed)
 
 
 async def topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A topic button: its answer, or a notice when the button names no topic (any more)."""
     query = update.callback_query
-    t = await user_texts(update.effective_user, context)
+    t, record = await user_state(update.effective_user, context)
     topic = services(context).faq.topic(t.language, query.data.removeprefix("faq:"))
     if topic is None:
         await query.answer(t("error.stale_button"))
         return
     await query.answer()
-    await answer(update, context, t, topic)
+    await answer(update, context, t, topic, subscribed=record is not None and record.subscribed)
 
 
 def register(application: Application) -> None:

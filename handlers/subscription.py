@@ -1,10 +1,42 @@
-"""/subscribe and /unsubscribe: news about the appeal, only for people who opt in."""
+"""/subscribe and /unsubscribe: news about the appeal, only for people who opt in.
 
-from telegram import Update
+Every news message has a Stop news button, so leaving is one tap. After it, the person may
+give a reason with one more tap; only a count per reason is kept, never who gave it.
+"""
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from handlers.common import PRIVATE, is_subscribed, user_texts
+from handlers.common import PRIVATE, callback, is_subscribed, user_texts
+from tgbot.i18n import Texts
 from tgbot.services import services
+
+REASONS = ("too_often", "not_relevant", "privacy", "other")
+REASON_DUE = "unsubscribe_reason_due"
+"""user_data flag (memory only) that lets one reason be counted per unsubscription."""
+OFFERED = "news_offered"
+"""user_data flag (memory only): news was offered after an answer already."""
+
+
+def reason_buttons(t: Texts) -> InlineKeyboardMarkup:
+    buttons = [
+        InlineKeyboardButton(
+            t(f"unsubscribe.reason_{reason}"), callback_data=callback("unsub", reason)
+        )
+        for reason in REASONS
+    ]
+    return InlineKeyboardMarkup([buttons[:2], buttons[2:]])
+
+
+def news_offer(
+    t: Texts, context: ContextTypes.DEFAULT_TYPE, subscribed: bool
+) -> InlineKeyboardMarkup | None:
+    """A Get news button, offered once (per run of the bot) to someone not subscribed."""
+    if subscribed or context.user_data.get(OFFERED):
+        return None
+    context.user_data[OFFERED] = True
+    button = InlineKeyboardButton(t("menu.subscribe"), callback_data=callback("sub", "on"))
+    return InlineKeyboardMarkup([[button]])
 
 
 async def set_subscription(
@@ -13,11 +45,17 @@ async def set_subscription(
     user = update.effective_user
     t = await user_texts(user, context)
     changed = await services(context).storage.users.set_subscribed(user.id, t.language, subscribed)
+    message = update.effective_message
     if subscribed:
-        key = "subscribe.done" if changed else "subscribe.already"
+        await message.reply_text(t("subscribe.done" if changed else "subscribe.already"))
+    elif not changed:
+        await message.reply_text(t("unsubscribe.already"))
     else:
-        key = "unsubscribe.done" if changed else "unsubscribe.already"
-    await update.effective_message.reply_text(t(key))
+        context.user_data[REASON_DUE] = True
+        await message.reply_text(
+            f"{t('unsubscribe.done')}\n\n{t('unsubscribe.reason_prompt')}",
+            reply_markup=reason_buttons(t),
+        )
 
 
 async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -36,13 +74,29 @@ async def toggle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await set_subscription(update, context, subscribed=not subscribed)
 
 
-async def subscribe_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The "Get news" button offered with a thank-you."""
-    await update.callback_query.answer()
-    await subscribe(update, context)
+async def subscription_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Get news (offered with a thank-you or an answer) and Stop news (under every post)."""
+    query = update.callback_query
+    await query.answer()
+    await set_subscription(update, context, subscribed=query.data == callback("sub", "on"))
+
+
+async def reason_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Count the reason once, then thank and remove the buttons."""
+    query = update.callback_query
+    t = await user_texts(update.effective_user, context)
+    if not context.user_data.pop(REASON_DUE, False):
+        await query.answer(t("error.stale_button"))
+        return
+    await services(context).storage.users.count_reason(query.data.removeprefix("unsub:"))
+    await query.answer(t("unsubscribe.reason_thanks"))
+    await query.edit_message_text(f"{t('unsubscribe.done')}\n\n{t('unsubscribe.reason_thanks')}")
 
 
 def register(application: Application) -> None:
     application.add_handler(CommandHandler("subscribe", subscribe, filters=PRIVATE))
     application.add_handler(CommandHandler("unsubscribe", unsubscribe, filters=PRIVATE))
-    application.add_handler(CallbackQueryHandler(subscribe_button, pattern=r"^sub:on$"))
+    application.add_handler(CallbackQueryHandler(subscription_button, pattern=r"^sub:(on|off)$"))
+    application.add_handler(
+        CallbackQueryHandler(reason_button, pattern=rf"^unsub:({'|'.join(REASONS)})$")
+    )

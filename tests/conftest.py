@@ -1,5 +1,6 @@
 """Shared fixtures: the real Application, polling a local fake Bot API over HTTP."""
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -83,6 +84,17 @@ class RunningBot:
         return self.services.storage
 
 
+async def fetched(api: FakeBotAPI, seconds: float = 5.0) -> None:
+    """Let the bot fetch what a test sent last, as a real shutdown would find it fetched.
+
+    Stopping while an update is still queued at Telegram is legal (it comes again after a
+    restart) but logs at CRITICAL, which would fail the test for a reason it did not test.
+    """
+    deadline = asyncio.get_running_loop().time() + seconds
+    while api.pending_updates and asyncio.get_running_loop().time() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.01)
+
+
 @asynccontextmanager
 async def running_bot(api: FakeBotAPI, settings: Settings) -> AsyncIterator[RunningBot]:
     """The bot as production runs it in polling mode, against the fake Bot API."""
@@ -91,9 +103,14 @@ async def running_bot(api: FakeBotAPI, settings: Settings) -> AsyncIterator[Runn
         async with application:
             await application.start()
             await application.updater.start_polling(poll_interval=0, timeout=1)
-            yield RunningBot(api, application, services)
-            await application.updater.stop()
-            await application.stop()
+            services.broadcaster.start(application.bot)
+            try:
+                yield RunningBot(api, application, services)
+                await fetched(api)
+            finally:
+                await services.broadcaster.stop()
+                await application.updater.stop()
+                await application.stop()
 
 
 @pytest.fixture

@@ -6,12 +6,15 @@ import io
 import json
 import sqlite3
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from http import HTTPStatus
 
 import httpx
 import pytest
 
-from tests.conftest import ADMIN_ID, STRIPE_KEY, running_bot
+from tests.conftest import ADMIN_ID, STRIPE_KEY, RunningBot, running_bot
+from tests.test_broadcasts import is_news
 from tests.test_conversation import plain, say
 from tgbot.faq import default_faq
 from tgbot.i18n import texts
@@ -22,10 +25,9 @@ from tgbot.web import create_web_app
 DONOR = 987_654_321  # distinctive, so a leak into any Stripe request would be found
 
 
-@pytest.fixture
-async def giving(bot_api, stripe_fake, make_settings, stripe_settings):
+@asynccontextmanager
+async def giving_bot(bot_api, stripe_fake, settings) -> AsyncIterator[RunningBot]:
     """The bot with donations on, and an HTTP client for its web app (webhooks)."""
-    settings = make_settings(**stripe_settings)
     async with running_bot(bot_api, settings) as running:
         web = create_web_app(running.application, running.services, telegram_secret=None)
         transport = httpx.ASGITransport(app=web)
@@ -33,6 +35,12 @@ async def giving(bot_api, stripe_fake, make_settings, stripe_settings):
             running.http = http
             running.stripe = stripe_fake
             yield running
+
+
+@pytest.fixture
+async def giving(bot_api, stripe_fake, make_settings, stripe_settings):
+    async with giving_bot(bot_api, stripe_fake, make_settings(**stripe_settings)) as running:
+        yield running
 
 
 async def deliver(giving, event, **signing) -> httpx.Response:
@@ -591,3 +599,29 @@ async def test_oversized_or_malformed_stripe_posts_are_refused(giving, productio
     assert response.status_code == HTTPStatus.BAD_REQUEST
     assert "KeyError in a 'checkout.session.completed' event" in production_logging.text
     assert await giving.services.storage.donations.export() == []
+
+
+async def test_milestones_reach_subscribers_once_each(
+    bot_api, stripe_fake, make_settings, stripe_settings
+):
+    settings = make_settings(**stripe_settings, milestone_step="20")
+    async with giving_bot(bot_api, stripe_fake, settings) as giving:
+        fan = giving.api.make_user(61, language_code="de")
+        await say(giving, fan, "/subscribe")
+        donor = giving.api.make_user(DONOR, language_code="en")
+        events = []
+        for amount in ("25", "10", "10"):  # totals €25, €35, €45
+            await donate(giving, donor, f"/donate {amount} EUR")
+            session = list(giving.stripe.sessions.values())[-1]
+            events.append(giving.stripe.pay(session["id"]))
+            await deliver(giving, events[-1])
+            await giving.api.wait_for_message(DONOR)  # the thank-you
+        await deliver(giving, events[0])  # a redelivery changes nothing
+        await giving.services.payments.reconcile()
+        for reached in ("20,00\xa0€", "40,00\xa0€"):
+            news = await giving.api.wait_for_message(61, predicate=is_news)
+            assert news.text.startswith("🎉")
+            assert reached in news.text
+        milestones = [b.milestone for b in await giving.storage.broadcasts.recent(10)]
+        assert milestones == [2, 1]
+        assert len([m for m in giving.api.sent_messages(61) if is_news(m)]) == 2

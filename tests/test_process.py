@@ -5,6 +5,7 @@ import os
 import signal
 import socket
 import sys
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from http import HTTPStatus
@@ -12,7 +13,7 @@ from http import HTTPStatus
 import httpx
 import pytest
 
-from tests.conftest import EMERGENCY, STRIPE_KEY, STRIPE_WEBHOOK_SECRET, TOKEN
+from tests.conftest import ADMIN_ID, EMERGENCY, STRIPE_KEY, STRIPE_WEBHOOK_SECRET, TOKEN
 from tests.test_conversation import plain
 from tgbot.settings import LANGUAGES
 from tgbot.storage import Storage
@@ -264,3 +265,53 @@ async def test_the_running_process_takes_a_donation_end_to_end(tmp_path, bot_api
         log = await stop(process, signal.SIGTERM)
     assert process.returncode == 0, log
     assert STRIPE_KEY not in log
+
+
+async def test_a_broadcast_killed_mid_way_resumes_on_restart_with_one_copy_each(tmp_path, bot_api):
+    """SIGKILL while a news message is in flight: after a restart every subscriber has it,
+    and the one in flight is the only one that could have arrived twice."""
+    subscribers = range(500, 520)
+    env = live_env(tmp_path, bot_api, free_port(), admin_ids=str(ADMIN_ID))
+    storage = await Storage.open(env["DATABASE_PATH"])
+    for user_id in subscribers:
+        bot_api.open_private_chat(bot_api.make_user(user_id, language_code="en"))
+        await storage.users.set_subscribed(user_id, "en", True)
+    await storage.close()
+    admin = bot_api.make_user(ADMIN_ID, language_code="en")
+    bot_api.open_private_chat(admin)
+
+    async with running(tmp_path, env) as process:
+        await bot_api.wait_for_call("deleteWebhook", timeout=START_TIMEOUT)
+        bot_api.send_message(admin, "/post [en] Kill test")
+        summary = await bot_api.wait_for_message(
+            ADMIN_ID, predicate=lambda m: "post:send:1" in str(m.buttons), timeout=START_TIMEOUT
+        )
+        bot_api.set_latency(0.3)  # every request is in flight for 0.3 s
+        bot_api.press_button(admin, summary, "post:send:1")
+        for _ in range(5):
+            await bot_api.wait_for_call(
+                "sendMessage", predicate=lambda c: c.ok and c.params["chat_id"] in subscribers,
+                timeout=START_TIMEOUT,
+            )  # fmt: skip
+        await asyncio.sleep(0.15)  # the sixth message is on its way
+        process.kill()
+        await process.wait()
+    delivered = sum(1 for m in bot_api.sent_messages() if m.chat_id in subscribers)
+    assert 5 <= delivered < len(subscribers)
+
+    bot_api.set_latency(0)
+    async with running(tmp_path, env) as process:
+        report = await bot_api.wait_for_message(
+            ADMIN_ID, predicate=lambda m: "has finished sending" in m.text, timeout=START_TIMEOUT
+        )
+        log = await stop(process, signal.SIGTERM)
+    assert process.returncode == 0, log
+    copies = Counter(m.chat_id for m in bot_api.sent_messages() if m.chat_id in subscribers)
+    assert set(copies) == set(subscribers)
+    duplicates = sum(count - 1 for count in copies.values())
+    storage = await Storage.open(env["DATABASE_PATH"])
+    (broadcast,) = await storage.broadcasts.recent(1)
+    await storage.close()
+    assert broadcast.resent == 1  # the message in flight at the kill
+    assert duplicates <= broadcast.resent
+    assert plain("en", "broadcasts.resent", count=1) in report.text
