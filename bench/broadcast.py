@@ -110,10 +110,17 @@ async def run_naive(api: FakeBotAPI, subscribers: int, limit: float) -> None:
 
 def report(name: str, api: FakeBotAPI, subscribers: int, limit: float, elapsed: float) -> None:
     sent = news_sent(api)
-    rate = (len(sent) - 1) / (sent[-1] - sent[0]) if len(sent) > 1 else 0.0
+    window = sent[-1] - sent[0] if len(sent) > 1 else 0.0
+    rate = (len(sent) - 1) / window if window else 0.0
+    replies = [
+        call for call in api.calls_to("sendMessage")
+        if call.ok and call.params["chat_id"] == SUPPORTER and sent[0] <= call.at <= sent[-1]
+    ]  # fmt: skip
+    total = rate + len(replies) / window if window else 0.0
     print(
         f"{name}: {len(sent)} of {subscribers} delivered in {elapsed:.1f} s;"
-        f" send rate {rate:.1f}/s = {rate / limit * 100:.0f}% of the {limit:g}/s limit;"
+        f" news {rate:.1f}/s, news + replies {total:.1f}/s"
+        f" = {total / limit * 100:.0f}% of the {limit:g}/s limit;"
         f" 429 answers {len(api.flood_events)}, early retries {api.early_retries}"
     )
 
