@@ -18,8 +18,8 @@ from pathlib import Path
 from telegram import Bot
 from telegram.error import RetryAfter
 
-from tests.fakes.bot_api import FakeBotAPI
 from tgbot.app import build_application
+from tgbot.playground.bot_api import FakeBotAPI
 from tgbot.runner import open_services
 from tgbot.settings import load_settings
 

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 import pytest
 from telegram.ext import Application
 
-from tests.fakes.bot_api import FakeBotAPI
-from tests.fakes.stripe_api import FakeStripe
 from tgbot.app import build_application
 from tgbot.logs import FLOORS, hold_chatty_loggers
+from tgbot.playground.bot_api import FakeBotAPI
+from tgbot.playground.stripe_api import FakeStripe
 from tgbot.runner import open_services
 from tgbot.services import Services
 from tgbot.settings import Settings, load_settings

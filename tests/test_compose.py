@@ -9,7 +9,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from telegram import MessageEntity
 
-from tests.fakes.telegram_html import parse_html
 from tgbot.broadcasts.compose import (
     ComposeError,
     ComposeProblem,
@@ -17,6 +16,7 @@ from tgbot.broadcasts.compose import (
     utf16_length,
     visible_length,
 )
+from tgbot.playground.telegram_html import parse_html
 from tgbot.settings import LANGUAGES
 
 

@@ -5,9 +5,9 @@ import logging
 import pytest
 
 from tests.conftest import EMERGENCY, EMERGENCY_RU, TOKEN
-from tests.fakes.telegram_html import parse_html
 from tgbot.faq import default_faq
 from tgbot.i18n import texts
+from tgbot.playground.telegram_html import parse_html
 from tgbot.settings import LANGUAGES
 
 COST_QUESTIONS = {

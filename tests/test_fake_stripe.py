@@ -1,4 +1,4 @@
-"""The fake Stripe API (tests/fakes/stripe_api.py), driven by the real stripe SDK over HTTP."""
+"""The fake Stripe API (tgbot/playground/stripe_api.py), driven by the real stripe SDK over HTTP."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 from stripe._encode import _api_encode
 
-from tests.fakes.stripe_api import API_VERSION, FakeStripe, FakeStripeError, StripeAccount
-from tests.fakes.stripe_params import decode_form, listify
+from tgbot.playground.stripe_api import API_VERSION, FakeStripe, FakeStripeError, StripeAccount
+from tgbot.playground.stripe_params import decode_form, listify
 
 API_KEY = "sk_test_fake"
 SECRET = "whsec_test_secret"

@@ -14,10 +14,10 @@ from telegram.constants import (
 from handlers.common import main_menu
 from handlers.language import picker
 from handlers.questions import FOLLOW_UPS
-from tests.fakes.telegram_html import parse_html, utf16_len
 from tgbot.faq import default_faq
 from tgbot.i18n import Html, catalog, load_toml, placeholders, texts
 from tgbot.payments.money import Money
+from tgbot.playground.telegram_html import parse_html, utf16_len
 from tgbot.settings import LANGUAGES
 
 OTHERS = [language for language in LANGUAGES if language != "en"]

@@ -1,4 +1,4 @@
-"""Stripe API objects for :mod:`tests.fakes.stripe_api`: builders, expansion and lists.
+"""Stripe API objects for :mod:`tgbot.playground.stripe_api`: builders, expansion and lists.
 
 Builders return plain JSON-ready dicts with the fields the installed SDK's resource classes
 declare for the pinned API version (a test checks that no field is invented). Ids are

@@ -14,7 +14,7 @@ the real stripe SDK talks to it unchanged::
         body, signature = stripe_fake.signed(event)          # what Stripe would POST
         await http.close_async()
 
-The fake checks parameters the way Stripe does (see :mod:`tests.fakes.stripe_checkout`) and
+The fake checks parameters the way Stripe does (see :mod:`tgbot.playground.stripe_checkout`) and
 answers with Stripe's object and error shapes, so a request real Stripe would reject fails the
 test: every such 4xx answer is recorded in :attr:`FakeStripe.violations`. Faults the *test* asks
 for (:meth:`FakeStripe.fail_next`) are answered the same way but are not violations.

@@ -1,9 +1,9 @@
-"""The simulated Stripe account behind :mod:`tests.fakes.stripe_api`: objects, clock, events.
+"""The simulated Stripe account behind :mod:`tgbot.playground.stripe_api`: objects, clock, events.
 
 :class:`StripeAccount` holds every object the fake knows, creates Checkout Sessions from
 validated parameters, and simulates what happens outside the API (a donor paying, a bank
 settling a delayed payment, a refund from the Dashboard, a chargeback) the way Stripe records
-it: objects change and events are stored. It does no HTTP; :class:`~tests.fakes.stripe_api.
+it: objects change and events are stored. It does no HTTP; :class:`~tgbot.playground.stripe_api.
 FakeStripe` serves it over the API.
 
 Monthly giving is modelled as Stripe Billing does it for a ``subscription``-mode Checkout

@@ -1,4 +1,4 @@
-"""Checkout Session parameters and objects for :mod:`tests.fakes.stripe_api`.
+"""Checkout Session parameters and objects for :mod:`tgbot.playground.stripe_api`.
 
 :func:`parse_session_create` checks ``POST /v1/checkout/sessions`` parameters the way Stripe
 does (structure first, then the rules that depend on ``mode``, amounts and time), and

@@ -1,4 +1,4 @@
-"""The v1 API endpoints of :mod:`tests.fakes.stripe_api`, as functions of a StripeAccount.
+"""The v1 API endpoints of :mod:`tgbot.playground.stripe_api`, as functions of a StripeAccount.
 
 Each handler checks its parameters (the SDK's ``TypedDict`` params tell real-but-unmodelled
 parameters from unknown ones), reads or changes the :class:`StripeAccount` and returns the JSON
@@ -373,7 +373,7 @@ def _cancel_subscription(account: StripeAccount, ctx: RouteContext) -> JSONDict:
     if params.get("prorate"):
         raise invalid(
             "FakeStripe does not implement prorate=true (a credit proration for the unused "
-            "time): extend tests/fakes/stripe_routes.py or stop sending it",
+            "time): extend tgbot/playground/stripe_routes.py or stop sending it",
             "prorate",
         )
     if subscribed["status"] == "canceled":

@@ -1,1 +1,0 @@
-"""Test doubles for external services (a fake Telegram Bot API server and helpers)."""
