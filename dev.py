@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Run the bot or its tests from a fresh checkout with nothing but python3.
 
-    python3 dev.py run     # the bot (settings from the environment or .env)
+    python3 dev.py run     # the playground: the bot with emulated Telegram and Stripe
     python3 dev.py test    # the test suite (extra arguments go to pytest)
+    python3 dev.py bot     # the bot for real (settings from the environment or .env)
 
 The first call creates `.venv` and installs the project with its dev tools; later calls
 reinstall only when pyproject.toml has changed.
@@ -19,7 +20,11 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 PYTHON = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 STAMP = VENV / ".installed-from"
-COMMANDS = {"run": ["-m", "tgbot"], "test": ["-m", "pytest"]}
+COMMANDS = {
+    "run": ["-m", "tgbot", "playground"],
+    "test": ["-m", "pytest"],
+    "bot": ["-m", "tgbot"],
+}
 
 
 def ensure_environment() -> None:

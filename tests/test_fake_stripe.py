@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import html
 import json
+import logging
+import re
+import socket
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -21,6 +27,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from stripe._encode import _api_encode
 
+from tgbot.playground.local_server import LocalServer
 from tgbot.playground.stripe_api import API_VERSION, FakeStripe, FakeStripeError, StripeAccount
 from tgbot.playground.stripe_params import decode_form, listify
 
@@ -1339,6 +1346,336 @@ async def test_hosted_checkout_page_pays_and_redirects(
     assert paid.headers["location"] == f"https://example.org/thanks?session={session['id']}"
     assert stripe_fake.sessions[session["id"]]["payment_status"] == "paid"
     assert [event["type"] for event in stripe_fake.events] == ["checkout.session.completed"]
+    assert (stripe_fake.deliveries, stripe_fake.webhook_log) == ([], [])  # no webhook_url
+
+
+# =============================================================================================
+# The hosted checkout page and automatic webhooks
+# =============================================================================================
+
+HOSTILE = '<script>alert("x")</script> & Co'
+TEST_CARD = "4242 4242 4242 4242"
+
+
+@dataclass
+class Receiver:
+    """A webhook endpoint on 127.0.0.1 that verifies signatures as the bot does."""
+
+    url: str
+    events: list[stripe.Event] = field(default_factory=list)
+    rejected: int = 0
+    status: int = 200
+
+    @property
+    def ids(self) -> list[str]:
+        return [event.id for event in self.events]
+
+    @property
+    def types(self) -> list[str]:
+        return [event.type for event in self.events]
+
+
+@contextlib.asynccontextmanager
+async def webhook_receiver(hold: asyncio.Event | None = None) -> AsyncIterator[Receiver]:
+    """Serve a :class:`Receiver`; with ``hold``, each request waits until it is set."""
+    receiver: Receiver
+
+    async def webhook(request: Request) -> Response:
+        body = await request.body()
+        if hold is not None:
+            await hold.wait()
+        try:
+            event = stripe.Webhook.construct_event(
+                body, request.headers.get("stripe-signature", ""), SECRET
+            )
+        except (ValueError, stripe.SignatureVerificationError):
+            receiver.rejected += 1
+            return Response(status_code=400)
+        receiver.events.append(event)
+        return Response(status_code=receiver.status)
+
+    server = LocalServer(Starlette(routes=[Route("/webhook", webhook, methods=["POST"])]))
+    await server.start()
+    receiver = Receiver(f"http://127.0.0.1:{server.port}/webhook")
+    try:
+        yield receiver
+    finally:
+        if hold is not None:
+            hold.set()
+        await server.stop()
+
+
+@pytest.fixture
+async def receiver(stripe_fake: FakeStripe) -> AsyncIterator[Receiver]:
+    async with webhook_receiver() as running:
+        stripe_fake.webhook_url = running.url
+        yield running
+        await stripe_fake.flush_webhooks()
+
+
+def page_error(page: str) -> str | None:
+    """The text of ``#checkout-error``, or None while it is hidden."""
+    match = re.search(r'<p id="checkout-error"([^>]*)>(.*?)</p>', page)
+    assert match is not None, "no #checkout-error element"
+    return None if " hidden" in match.group(1) else match.group(2)
+
+
+async def pay_on_page(url: str, card: str = TEST_CARD) -> httpx.Response:
+    async with httpx.AsyncClient() as browser:
+        return await browser.post(url, data={"action": "pay", "card_number": card})
+
+
+async def test_checkout_page_shows_the_amount_and_escapes_what_it_shows(
+    stripe_fake: FakeStripe, client: stripe.StripeClient
+) -> None:
+    params = donation(4250)
+    price_data(params)["product_data"] = {"name": HOSTILE, "description": "<img src=x onerror=1>"}
+    session = await create(client, params)
+    async with httpx.AsyncClient() as browser:
+        page = await browser.get(session["url"])
+        cancelled = await browser.post(session["url"], data={"action": "cancel"})
+        missing = await browser.get(f"{stripe_fake.base_url}/pay/cs_test_nope")
+
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    text = page.text
+    assert '<html lang="en">' in text
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in text
+    assert "Simulated Stripe checkout — no real money" in text
+    assert '<span id="checkout-amount">€42.50 eur</span>' in text
+    assert "<script>" not in text
+    assert "<img" not in text
+    assert html.escape(HOSTILE) in text
+    assert "&lt;img src=x onerror=1&gt;" in text
+    assert '<label for="card-number">Card number</label>' in text
+    assert re.search(r'<input id="card-number"[^>]* value="4242 4242 4242 4242"', text)
+    assert re.search(r'<button type="submit" id="pay"[^>]*>Pay</button>', text)
+    assert re.search(r'<button type="submit" id="cancel"[^>]*>Cancel</button>', text)
+    assert ":focus-visible" in text
+    assert page_error(text) is None
+
+    assert cancelled.status_code == 303
+    assert cancelled.headers["location"] == params["cancel_url"]
+    assert stripe_fake.sessions[session["id"]]["status"] == "open"
+    assert missing.status_code == 404
+    assert "Checkout session not found" in missing.text
+
+
+async def test_paying_on_the_page_delivers_a_signed_webhook(
+    stripe_fake: FakeStripe, client: stripe.StripeClient, receiver: Receiver
+) -> None:
+    session = await create(client, donation(success_url="https://example.org/thanks"))
+    paid = await pay_on_page(session["url"])
+    assert paid.status_code == 303
+    assert paid.headers["location"] == "https://example.org/thanks"
+
+    (attempt,) = await stripe_fake.flush_webhooks()
+    (event,) = stripe_fake.events
+    assert receiver.rejected == 0
+    assert receiver.types == ["checkout.session.completed"]
+    assert receiver.ids == [event["id"]]
+    assert receiver.events[0]["data"]["object"]["id"] == session["id"]
+    assert (attempt.event_id, attempt.url, attempt.status) == (event["id"], receiver.url, 200)
+    assert (attempt.outcome, attempt.dropped, attempt.resend, attempt.error) == (
+        "delivered",
+        False,
+        False,
+        None,
+    )
+    assert abs(attempt.at - time.time()) < 5
+    assert attempt.describe() == f"{event['id']} checkout.session.completed: delivered (HTTP 200)"
+
+
+async def test_a_subscription_paid_on_the_page_delivers_its_events_in_order(
+    stripe_fake: FakeStripe, client: stripe.StripeClient, receiver: Receiver
+) -> None:
+    session = await create(client, monthly())
+    async with httpx.AsyncClient() as browser:
+        page = await browser.get(session["url"])
+    assert "€10.00 eur</span> per month" in page.text
+    assert (await pay_on_page(session["url"])).status_code == 303
+    await stripe_fake.flush_webhooks()
+    assert receiver.ids == [event["id"] for event in stripe_fake.events]
+    assert receiver.types == [
+        "customer.subscription.created",
+        "invoice_payment.paid",
+        "invoice.paid",
+        "invoice.payment_succeeded",
+        "checkout.session.completed",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("card", "message"),
+    [
+        ("4000 0000 0000 0002", "Your card was declined."),
+        ("4000000000000002", "Your card was declined."),
+        ("4242 4242 4242", "Your card number is invalid."),
+        ("", "Your card number is invalid."),
+        ("4242-4242-4242-4242", "Your card number is invalid."),
+        ("4242 4242 4242 4241", "Your card number is invalid."),  # fails the Luhn check
+        ('"><script>alert(1)</script>', "Your card number is invalid."),
+    ],
+)
+async def test_declined_and_invalid_cards_leave_the_session_open(
+    stripe_fake: FakeStripe,
+    client: stripe.StripeClient,
+    receiver: Receiver,
+    card: str,
+    message: str,
+) -> None:
+    session = await create(client, donation())
+    answer = await pay_on_page(session["url"], card)
+
+    assert answer.status_code == 200
+    assert page_error(answer.text) == message
+    assert "<script>" not in answer.text
+    assert f'value="{html.escape(card)}"' in answer.text  # what was typed stays, escaped
+    assert 'aria-invalid="true"' in answer.text
+    assert stripe_fake.sessions[session["id"]]["status"] == "open"
+    assert stripe_fake.events == []
+    assert await stripe_fake.flush_webhooks() == []
+    assert (await pay_on_page(session["url"])).status_code == 303  # it can still be paid
+
+
+async def test_a_closed_session_shows_why_instead_of_the_form(
+    stripe_fake: FakeStripe, client: stripe.StripeClient
+) -> None:
+    paid = await create(client, donation())
+    expired = await create(client, donation())
+    stripe_fake.pay(paid["id"])
+    stripe_fake.expire(expired["id"])
+    again = await pay_on_page(paid["url"])
+    async with httpx.AsyncClient() as browser:
+        gone = await browser.get(expired["url"])
+    assert page_error(again.text) == "This checkout session is already complete."
+    assert "has expired" in (page_error(gone.text) or "")
+    assert 'id="pay"' not in again.text + gone.text
+    assert len(stripe_fake.events) == 2
+
+
+async def test_drop_next_webhook_drops_exactly_one(
+    stripe_fake: FakeStripe, client: stripe.StripeClient, receiver: Receiver
+) -> None:
+    first, second = await create(client, donation()), await create(client, donation())
+    assert stripe_fake.drop_next_webhook() == 1
+    assert stripe_fake.webhooks_to_drop == 1
+    await pay_on_page(first["url"])
+    await pay_on_page(second["url"])
+    log = await stripe_fake.flush_webhooks()
+
+    dropped, delivered = stripe_fake.events[0]["id"], stripe_fake.events[1]["id"]
+    assert [(attempt.event_id, attempt.outcome) for attempt in log] == [
+        (dropped, "dropped"),
+        (delivered, "delivered"),
+    ]
+    assert (log[0].status, log[0].error, log[0].finished) == (None, None, True)
+    assert receiver.ids == [delivered]
+    assert stripe_fake.webhooks_to_drop == 0
+    # Reconciliation still finds the lost event.
+    listed = await client.v1.events.list_async({"type": "checkout.session.completed"})
+    assert {event.id for event in listed.data} == {dropped, delivered}
+
+
+async def test_resend_last_webhook_sends_the_same_event_again(
+    stripe_fake: FakeStripe, client: stripe.StripeClient, receiver: Receiver
+) -> None:
+    session = await create(client, donation())
+    await pay_on_page(session["url"])
+    await stripe_fake.flush_webhooks()
+    resent = stripe_fake.resend_last_webhook()
+    log = await stripe_fake.flush_webhooks()
+
+    (event,) = stripe_fake.events
+    assert resent == event
+    assert receiver.ids == [event["id"], event["id"]]
+    assert [(attempt.resend, attempt.outcome) for attempt in log] == [
+        (False, "delivered"),
+        (True, "delivered"),
+    ]
+    assert "(resent)" in log[-1].describe()
+
+
+async def test_refund_last_payment_refunds_the_latest_payment_in_full(
+    stripe_fake: FakeStripe, client: stripe.StripeClient, receiver: Receiver
+) -> None:
+    first, second = await create(client, donation(1000)), await create(client, donation(2500))
+    await pay_on_page(first["url"])
+    await pay_on_page(second["url"])
+    refunded = stripe_fake.refund_last_payment()
+    await stripe_fake.flush_webhooks()
+
+    intent = stripe_fake.payment_intents[stripe_fake.sessions[second["id"]]["payment_intent"]]
+    charge = refunded["data"]["object"]
+    assert refunded["type"] == "charge.refunded"
+    assert (charge["id"], charge["amount_refunded"], charge["refunded"]) == (
+        intent["latest_charge"],
+        2500,
+        True,
+    )
+    assert receiver.types[-1] == "charge.refunded"
+    assert receiver.ids[-1] == refunded["id"]
+    assert len(stripe_fake.refunds) == 1
+    with pytest.raises(ValueError, match="already fully refunded"):
+        stripe_fake.refund_last_payment()
+
+
+async def test_controls_refuse_when_there_is_nothing_to_act_on(
+    stripe_fake: FakeStripe, client: stripe.StripeClient
+) -> None:
+    with pytest.raises(ValueError, match="no webhook endpoint"):
+        stripe_fake.drop_next_webhook()
+    with pytest.raises(ValueError, match="no webhook endpoint"):
+        stripe_fake.resend_last_webhook()
+    with pytest.raises(ValueError, match="nothing to refund"):
+        stripe_fake.refund_last_payment()
+
+    stripe_fake.webhook_url = "http://127.0.0.1:9/unused"
+    with pytest.raises(ValueError, match="nothing to resend"):
+        stripe_fake.resend_last_webhook()
+    unpaid = await create(client, donation())
+    stripe_fake.pay_async(unpaid["id"])  # completed, but not paid yet
+    with pytest.raises(ValueError, match="nothing to refund"):
+        stripe_fake.refund_last_payment()
+    assert stripe_fake.webhook_log == []
+
+
+async def test_failed_deliveries_are_warnings_and_are_recorded(
+    stripe_fake: FakeStripe,
+    client: stripe.StripeClient,
+    receiver: Receiver,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    receiver.status = 500
+    await pay_on_page((await create(client, donation()))["url"])
+    with socket.socket() as closed:  # bound, never listening: the connection is refused
+        closed.bind(("127.0.0.1", 0))
+        stripe_fake.webhook_url = f"http://127.0.0.1:{closed.getsockname()[1]}/webhook"
+        stripe_fake.resend_last_webhook()
+        log = await stripe_fake.flush_webhooks()
+
+    assert [(attempt.outcome, attempt.status) for attempt in log] == [
+        ("failed", 500),
+        ("failed", None),
+    ]
+    assert (log[1].error or "").startswith("ConnectError")
+    warnings = [r for r in caplog.records if r.name == "tgbot.playground.stripe_api"]
+    assert [r.levelno for r in warnings] == [logging.WARNING, logging.WARNING]
+
+
+async def test_stop_cancels_deliveries_still_in_flight() -> None:
+    hold = asyncio.Event()
+    async with webhook_receiver(hold) as slow:
+        fake = FakeStripe(api_key=API_KEY, webhook_secret=SECRET, seed=3)
+        await fake.start()
+        fake.webhook_url = slow.url
+        fake.webhook_stop_grace = 0.05
+        session = fake.create_session(donation())
+        assert (await pay_on_page(session["url"])).is_redirect
+        await fake.stop()
+        assert slow.events == []
+    (attempt,) = fake.webhook_log
+    assert (attempt.outcome, attempt.error) == ("failed", "cancelled: FakeStripe stopped")
 
 
 # =============================================================================================

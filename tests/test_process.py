@@ -179,9 +179,18 @@ async def test_webhook_mode_registers_the_secret_and_serves_updates(tmp_path, bo
         assert refused.status_code == HTTPStatus.FORBIDDEN
         assert accepted.status_code == HTTPStatus.OK
         assert (await bot_api.wait_for_message(42)).text == plain("es", "help.text")
+
+        # Telegram delivering by itself, through a "proxy" from the public URL to the port:
+        # first the /help posted by hand above (Telegram never delivered it), then /about
+        bot_api.forward_webhook_to(url)
+        bot_api.send_message(user, "/about")
+        assert (await bot_api.wait_for_message(42)).text == plain("es", "help.text")
+        assert (await bot_api.wait_for_message(42)).text == plain("es", "about.text")
         log = await stop(process, signal.SIGINT)
     assert process.returncode == 0, log
-    assert len(bot_api.sent_messages(42)) == 1
+    assert len(bot_api.sent_messages(42)) == 3
+    assert bot_api.pending_updates == []
+    assert [status for _, status in bot_api.webhook_deliveries][-1] == HTTPStatus.OK
     assert bot_api.calls_to("getUpdates") == []
 
 

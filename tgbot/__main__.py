@@ -22,7 +22,15 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("run", help="run the bot (the default)")
     commands.add_parser("reconcile", help="apply Stripe events that webhooks missed, then exit")
-    command = parser.parse_args(argv).command or "run"
+    playground = commands.add_parser(
+        "playground",
+        help="try the bot in a browser with emulated Telegram and Stripe (needs no settings)",
+    )
+    playground.add_argument("--port", type=int, default=8000, help="web page port (8000)")
+    arguments = parser.parse_args(argv)
+    command = arguments.command or "run"
+    if command == "playground":
+        return _playground(arguments.port)
     try:
         settings = load_settings()
     except SettingsError as error:
@@ -42,6 +50,14 @@ def main(argv: list[str] | None = None) -> int:
     except DatabaseError as error:
         print(f"Database error: {error}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _playground(port: int) -> int:
+    setup_logging("INFO", secrets=[])
+    from tgbot.playground.run import run_playground
+
+    asyncio.run(run_playground(port))
     return 0
 
 

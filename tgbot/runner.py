@@ -9,10 +9,11 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 
 import uvicorn
+from starlette.routing import BaseRoute
 from telegram import Update
 from telegram.ext import Application
 
@@ -27,6 +28,8 @@ from tgbot.storage import Storage
 from tgbot.web import create_web_app
 
 log = logging.getLogger(__name__)
+
+RouteFactory = Callable[[Services], Sequence[BaseRoute]]
 
 
 class _Server(uvicorn.Server):
@@ -94,18 +97,26 @@ async def _keep_reconciling(application: Application, services: Services) -> Non
         await asyncio.sleep(interval)
 
 
-async def run(settings: Settings) -> None:
-    """Run until SIGINT or SIGTERM."""
+async def run(settings: Settings, extra_routes: Sequence[RouteFactory] = ()) -> None:
+    """Run until SIGINT or SIGTERM.
+
+    `extra_routes` build more HTTP routes from the running bot (the playground's page).
+    """
     async with open_services(settings) as services:
-        await _run_with(services)
+        await _run_with(services, extra_routes)
 
 
-async def _run_with(services: Services) -> None:
+async def _run_with(services: Services, extra_routes: Sequence[RouteFactory]) -> None:
     settings = services.settings
     polling = settings.mode == "polling"
     application = build_application(services, polling=polling)
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-    web_app = create_web_app(application, services, telegram_secret=None if polling else secret)
+    web_app = create_web_app(
+        application,
+        services,
+        telegram_secret=None if polling else secret,
+        extra_routes=[route for make in extra_routes for route in make(services)],
+    )
     server = _Server(
         uvicorn.Config(
             web_app,

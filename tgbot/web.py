@@ -3,12 +3,13 @@
 import json
 import logging
 import secrets
+from collections.abc import Sequence
 from http import HTTPStatus
 
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from telegram import Update
 from telegram.ext import Application
 
@@ -116,10 +117,17 @@ def stripe_route(application: Application, services: Services) -> Route:
 
 
 def create_web_app(
-    application: Application, services: Services, *, telegram_secret: str | None
+    application: Application,
+    services: Services,
+    *,
+    telegram_secret: str | None,
+    extra_routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
-    """Routes for every mode; the Telegram webhook only when a secret token is configured."""
+    """Routes for every mode; the Telegram webhook only when a secret token is configured.
+
+    `extra_routes` lets the playground serve its page from the same app.
+    """
     routes = [health_route(services.storage), stripe_route(application, services)]
     if telegram_secret is not None:
         routes.append(telegram_route(application, telegram_secret))
-    return Starlette(routes=routes)
+    return Starlette(routes=[*routes, *extra_routes])

@@ -18,7 +18,8 @@ recorded in :attr:`FakeBotAPI.violations`. Faults that the *test* asks for (bloc
 errors, flood limits, dropped connections) are answered the same way but are not violations.
 
 What the fake covers: getMe, getUpdates (long polling, offsets, allowed_updates), webhooks
-(recorded, never called), sending/editing/deleting/forwarding/copying messages with text, photos
+(recorded; updates are POSTed to a local address once :meth:`FakeBotAPI.forward_webhook_to`
+names one), sending/editing/deleting/forwarding/copying messages with text, photos
 and documents, chat actions, callback and inline queries, bot commands/descriptions/names,
 getChat and menu buttons. Other real Bot API methods answer ``400 Bad Request: FakeBotAPI does not
 implement <method>`` (and count as violations) so that nothing is silently ignored.
@@ -52,6 +53,7 @@ from email.parser import BytesParser
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
+import httpx
 import telegram
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -200,6 +202,9 @@ _BOT_COMMAND_IN_TEXT_RE = re.compile(
 #: How early (seconds) a request may arrive and still be within a flood limit or retry_after;
 #: absorbs scheduling jitter between a well-behaved client's limiter and this server.
 FLOOD_GRACE = 0.05
+WEBHOOK_RETRY = 1.0
+"""Seconds before a webhook delivery that failed is tried again."""
+WEBHOOK_TIMEOUT = 30.0
 #: How often a long poll checks whether its client has gone away.
 _DISCONNECT_CHECK_INTERVAL = 0.5
 
@@ -905,6 +910,10 @@ class FakeBotAPI:
         self.webhook_secret: str | None = None
         self.blocked: set[int] = set()
         self.deactivated: set[int] = set()
+        self.webhook_deliveries: list[tuple[int, int | str]] = []
+        """``(update_id, HTTP status or error name)`` per webhook delivery attempt."""
+        self._webhook_target: str | None = None
+        self._pump: asyncio.Task[None] | None = None
 
         self._updates: list[JSONDict] = []
         self._update_ids = itertools.count(1)
@@ -945,6 +954,7 @@ class FakeBotAPI:
         self._activity = _Signal()
         logging.getLogger(_UVICORN_ERROR_LOGGER).addFilter(_HIDE_DROPPED_CONNECTIONS)
         await self._server.start()
+        self._pump = asyncio.create_task(self._deliver_to_webhook(), name="FakeBotAPI webhook")
 
     async def stop(self) -> None:
         """Answer pending long polls, then shut the server down."""
@@ -952,7 +962,50 @@ class FakeBotAPI:
             return
         self._closing.set()
         self._activity.notify()
+        if self._pump is not None:
+            self._pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pump
+            self._pump = None
         await self._server.stop()
+
+    def forward_webhook_to(self, url: str | None) -> None:
+        """While a webhook is set, POST updates to ``url`` (``None``: nowhere).
+
+        Telegram calls the public https address given to setWebhook; here that address stands
+        for a reverse proxy in front of ``url``, a local one. Updates go one at a time, with
+        the secret token header, and leave the queue once answered with 2xx; any other answer
+        or a connection error is retried after :data:`WEBHOOK_RETRY` seconds, as Telegram does.
+        Each attempt is listed in :attr:`webhook_deliveries`.
+        """
+        self._webhook_target = url
+        self._activity.notify()
+
+    async def _deliver_to_webhook(self) -> None:
+        async with httpx.AsyncClient(timeout=WEBHOOK_TIMEOUT) as http:
+            # not `while True`: Python 3.11's wait_for (in _Signal.wait) swallows a cancel that
+            # comes together with the notify() of stop(), which would leave stop() waiting
+            while not self._closing.is_set():
+                update = self._updates[0] if self._updates else None
+                if update is None or not (self.webhook_url and self._webhook_target):
+                    await self._activity.wait(WEBHOOK_RETRY)
+                    continue
+                headers = {"Content-Type": "application/json"}
+                if self.webhook_secret:
+                    headers["X-Telegram-Bot-Api-Secret-Token"] = self.webhook_secret
+                try:
+                    response = await http.post(
+                        self._webhook_target, content=json.dumps(update), headers=headers
+                    )
+                    outcome: int | str = response.status_code
+                except httpx.HTTPError as error:
+                    outcome = type(error).__name__
+                self.webhook_deliveries.append((update["update_id"], outcome))
+                if isinstance(outcome, int) and 200 <= outcome < 300:
+                    self._confirm_updates(update["update_id"] + 1)
+                    self._activity.notify()
+                else:
+                    await asyncio.sleep(WEBHOOK_RETRY)
 
     @property
     def port(self) -> int:
@@ -1313,6 +1366,11 @@ class FakeBotAPI:
     def sent_messages(self, chat_id: int | None = None) -> list[SentMessage]:
         """The bot's outgoing messages and edits, oldest first, optionally for one chat."""
         return [sent for sent in self._sent if chat_id is None or sent.chat_id == chat_id]
+
+    def history(self, chat_id: int) -> list[JSONDict]:
+        """Every message of a chat as it is now (after edits, without deleted ones), in order."""
+        found = [message for (chat, _), message in self._messages.items() if chat == chat_id]
+        return copy.deepcopy(sorted(found, key=lambda message: message["message_id"]))
 
     def message(self, chat_id: int, message_id: int) -> JSONDict | None:
         """The current state of a stored message (after edits), or ``None`` if deleted."""

@@ -25,8 +25,9 @@ Endpoints: ``POST/GET /v1/checkout/sessions``, ``GET /v1/checkout/sessions/{id}`
 ``DELETE /v1/subscriptions/{id}`` (cancel) and ``GET /v1/{payment_intents,charges,
 balance_transactions,disputes,refunds,payment_methods,customers,subscriptions,invoices,
 invoice_payments,events}/{id}``, all with ``expand``. Anything else answers Stripe's 404
-"Unrecognized request URL". ``/pay/{id}`` is a minimal hosted checkout page (pay or cancel in
-a browser), outside the API.
+"Unrecognized request URL". ``/pay/{id}`` is the hosted checkout page, outside the API: it
+shows the amount and line items and takes Stripe's test cards (``4242 4242 4242 4242`` pays,
+``4000 0000 0000 0002`` is declined), then redirects to ``success_url`` / ``cancel_url``.
 
 Test-side actions (:meth:`FakeStripe.pay`, :meth:`~FakeStripe.pay_async`,
 :meth:`~FakeStripe.settle_async`, :meth:`~FakeStripe.expire`, :meth:`~FakeStripe.refund`,
@@ -36,6 +37,13 @@ resulting events, which ``GET /v1/events`` lists and :meth:`~FakeStripe.signed` 
 :meth:`~FakeStripe.deliver` turn into signed webhooks. Timestamps come from
 :attr:`FakeStripe.now` (real time unless set or :meth:`advanced <FakeStripe.advance>`); open
 sessions expire on their own when it passes ``expires_at``.
+
+Automatic webhooks (for the playground): set :attr:`FakeStripe.webhook_url` and every event
+produced by paying on the hosted page or by the UI controls
+(:meth:`~FakeStripe.refund_last_payment`, :meth:`~FakeStripe.resend_last_webhook`) is POSTed
+there, signed, from a background task; :attr:`~FakeStripe.webhook_log` records each attempt and
+:meth:`~FakeStripe.drop_next_webhook` loses one on purpose. With no ``webhook_url`` nothing is
+sent on its own.
 
 The pieces: :mod:`.stripe_params` (form decoding, parameter specs, error shapes),
 :mod:`.stripe_checkout` (Checkout Session rules and objects), :mod:`.stripe_objects` (other
@@ -61,7 +69,7 @@ import re
 import string
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
@@ -88,6 +96,7 @@ __all__ = [
     "FakeStripeError",
     "StripeAccount",
     "StripeRequest",
+    "WebhookAttempt",
     "mask_api_key",
     "sign_payload",
 ]
@@ -104,6 +113,10 @@ _ID_ALPHABET = string.ascii_letters + string.digits
 _WEBHOOK_USER_AGENT = "Stripe/1.0 (+https://stripe.com/docs/webhooks)"
 #: The ``{CHECKOUT_SESSION_ID}`` template Stripe fills in ``success_url``.
 _SESSION_ID_TEMPLATE = "{CHECKOUT_SESSION_ID}"
+#: How long an automatic webhook POST may take (Stripe waits a few seconds, then retries).
+WEBHOOK_TIMEOUT_SECONDS = 10.0
+#: How long :meth:`FakeStripe.stop` lets pending automatic webhooks finish before cancelling.
+WEBHOOK_STOP_GRACE_SECONDS = 1.0
 
 
 # =============================================================================================
@@ -167,6 +180,49 @@ class Delivery:
     url: str
     status: int
     at: float
+
+
+@dataclass
+class WebhookAttempt:
+    """One automatic webhook of :class:`FakeStripe` (see :attr:`FakeStripe.webhook_log`).
+
+    Recorded when the delivery is scheduled and updated when it ends: ``status`` is the HTTP
+    status the endpoint answered, ``error`` what went wrong if no answer came (connection
+    refused, timeout, ``FakeStripe`` stopped). ``dropped`` attempts were never sent (see
+    :meth:`FakeStripe.drop_next_webhook`); ``resend`` marks
+    :meth:`FakeStripe.resend_last_webhook`. ``at`` is real Unix time, for display.
+    """
+
+    event_id: str
+    event_type: str
+    url: str
+    at: float
+    resend: bool = False
+    dropped: bool = False
+    status: int | None = None
+    error: str | None = None
+    finished: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """The endpoint answered 2xx."""
+        return self.status is not None and 200 <= self.status < 300
+
+    @property
+    def outcome(self) -> str:
+        """``pending``, ``dropped``, ``delivered`` (2xx) or ``failed``."""
+        if self.dropped:
+            return "dropped"
+        if not self.finished:
+            return "pending"
+        return "delivered" if self.ok else "failed"
+
+    def describe(self) -> str:
+        """``evt_... checkout.session.completed: delivered (HTTP 200)``, for a UI or a log."""
+        detail = f"HTTP {self.status}" if self.status is not None else self.error
+        resent = " (resent)" if self.resend else ""
+        suffix = f" ({detail})" if detail else ""
+        return f"{self.event_id} {self.event_type}{resent}: {self.outcome}{suffix}"
 
 
 @dataclass
@@ -254,7 +310,9 @@ class FakeStripe(StripeAccount):
     * ``requests`` / ``violations`` - every :class:`StripeRequest`, and those answered with an
       error because the request was invalid (not injected faults or state races), plus any
       request that hit a bug in the fake.
-    * ``deliveries`` - the webhooks :meth:`deliver` made.
+    * ``deliveries`` - the webhooks :meth:`deliver` made (automatic ones included).
+    * ``webhook_url`` - where events from the hosted page and the UI controls go on their own
+      (``None``: nowhere); ``webhook_log`` - a :class:`WebhookAttempt` per automatic delivery.
     """
 
     def __init__(
@@ -270,6 +328,18 @@ class FakeStripe(StripeAccount):
         self.requests: list[StripeRequest] = []
         self.violations: list[StripeRequest] = []
         self.deliveries: list[Delivery] = []
+        #: Endpoint for automatic webhooks; may be set or changed at any time.
+        self.webhook_url: str | None = None
+        self.settlement_rates: dict[str, float] = {}
+        """Payments on the hosted page settle in USD at these rates (USD per unit of
+        the currency, e.g. ``{"gbp": 1.27}``); a currency without one settles unconverted."""
+        self.webhook_log: list[WebhookAttempt] = []
+        #: Seconds :meth:`stop` lets automatic deliveries in flight finish before cancelling.
+        self.webhook_stop_grace = WEBHOOK_STOP_GRACE_SECONDS
+        self._drops_armed = 0
+        self._webhook_tasks: set[asyncio.Task[None]] = set()
+        self._webhook_lock = asyncio.Lock()
+        self._webhook_client: httpx.AsyncClient | None = None
         self._idempotent: dict[str, _StoredResult] = {}
         self._faults: deque[_Fault] = deque()
         self._latency = 0.0
@@ -291,12 +361,26 @@ class FakeStripe(StripeAccount):
     async def start(self) -> None:
         """Serve on 127.0.0.1 at an OS-chosen port, in the running event loop."""
         self._closing = asyncio.Event()
+        self._webhook_lock = asyncio.Lock()
         await self._server.start()
 
     async def stop(self) -> None:
-        """Cut short pending latency sleeps, then shut the server down."""
+        """Cut short pending latency sleeps, shut the server down, then end webhook deliveries.
+
+        Automatic webhooks still in flight get :attr:`webhook_stop_grace` seconds to finish;
+        the rest are cancelled and recorded as such in :attr:`webhook_log`.
+        """
         self._closing.set()
         await self._server.stop()
+        pending = [task for task in self._webhook_tasks if not task.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=self.webhook_stop_grace)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        if self._webhook_client is not None:
+            client, self._webhook_client = self._webhook_client, None
+            await client.aclose()
 
     @property
     def port(self) -> int:
@@ -407,6 +491,141 @@ class FakeStripe(StripeAccount):
             Delivery(event["id"], event["type"], url, response.status_code, time.monotonic())
         )
         return response
+
+    # -- automatic webhooks and the controls a UI offers --------------------------------------
+
+    @property
+    def webhooks_to_drop(self) -> int:
+        """How many upcoming automatic deliveries :meth:`drop_next_webhook` has asked to drop."""
+        return self._drops_armed
+
+    def drop_next_webhook(self) -> int:
+        """Lose the next automatic delivery: it is recorded as dropped and never sent.
+
+        The event stays listed by ``GET /v1/events``, so reconciliation can still find it.
+        Calls add up; returns how many deliveries will now be dropped. Raises ``ValueError``
+        if :attr:`webhook_url` is not set (nothing would be delivered to drop).
+        """
+        self._require_webhook_url("drop a webhook")
+        self._drops_armed += 1
+        return self._drops_armed
+
+    def resend_last_webhook(self) -> JSONDict:
+        """POST the event of the last automatic delivery again (dropped or not); returns it.
+
+        The delivery runs in the background and is logged with ``resend=True``; it is never
+        dropped. Raises ``ValueError`` without :attr:`webhook_url` or before any delivery.
+        """
+        self._require_webhook_url("resend a webhook")
+        if not self.webhook_log:
+            raise ValueError("no webhook has been sent yet, so there is nothing to resend")
+        event = self.resolve(self.webhook_log[-1].event_id)
+        if event is None:  # pragma: no cover - events are never forgotten
+            raise ValueError(f"event {self.webhook_log[-1].event_id} no longer exists")
+        self._send_webhooks([event], resend=True)
+        return copy.deepcopy(event)
+
+    def refund_last_payment(self) -> JSONDict:
+        """Refund the most recently paid Checkout Session's payment in full; returns the event.
+
+        Uses :meth:`refund` (so the charge, a Refund and ``charge.refunded`` are as there) and
+        delivers the event if :attr:`webhook_url` is set. A partly refunded payment is refunded
+        for the rest. Raises ``ValueError`` if no session has been paid, or if the most recent
+        payment is already fully refunded or under an open dispute.
+        """
+        charge_id = self._last_paid_charge()
+        charged = self.charges[charge_id]
+        if charged["amount_refunded"] >= charged["amount"]:
+            raise ValueError(f"the last payment ({charge_id}) is already fully refunded")
+        before = len(self.events)
+        event = self.refund(charge_id)
+        self._send_webhooks(self.events[before:])
+        return event
+
+    async def flush_webhooks(self) -> list[WebhookAttempt]:
+        """Wait until every automatic delivery scheduled so far has ended; returns the log."""
+        while pending := [task for task in self._webhook_tasks if not task.done()]:
+            await asyncio.gather(*pending, return_exceptions=True)
+        return self.webhook_log
+
+    def _require_webhook_url(self, action: str) -> str:
+        if not self.webhook_url:
+            raise ValueError(f"cannot {action}: no webhook endpoint is set (webhook_url)")
+        return self.webhook_url
+
+    def _last_paid_charge(self) -> str:
+        """The Charge of the Checkout Session whose payment succeeded last."""
+        paid_types = ("checkout.session.completed", "checkout.session.async_payment_succeeded")
+        for event in reversed(self.events):
+            snapshot = event["data"]["object"]
+            if event["type"] not in paid_types or snapshot.get("payment_status") != "paid":
+                continue
+            session = self.sessions[snapshot["id"]]
+            intent_id = session["payment_intent"]
+            if intent_id is None and session["invoice"]:
+                payments = self.payments_of(session["invoice"])
+                intent_id = payments[0]["payment"]["payment_intent"] if payments else None
+            intent = self.payment_intents.get(intent_id or "")
+            if intent is not None and intent["latest_charge"]:
+                return intent["latest_charge"]
+        raise ValueError("no checkout session has been paid yet, so there is nothing to refund")
+
+    def _send_webhooks(self, events: Iterable[Mapping[str, Any]], *, resend: bool = False) -> None:
+        """Deliver ``events`` to :attr:`webhook_url` in the background, in order (if set)."""
+        url = self.webhook_url
+        if not url:
+            return
+        loop = asyncio.get_running_loop()
+        for event in events:
+            attempt = WebhookAttempt(event["id"], event["type"], url, time.time(), resend=resend)
+            self.webhook_log.append(attempt)
+            if self._drops_armed and not resend:
+                self._drops_armed -= 1
+                attempt.dropped = attempt.finished = True
+                _LOGGER.info(
+                    "FakeStripe dropped webhook %s (%s) as asked", event["id"], event["type"]
+                )
+                continue
+            task = loop.create_task(self._post_webhook(attempt, copy.deepcopy(dict(event))))
+            self._webhook_tasks.add(task)
+            task.add_done_callback(self._webhook_tasks.discard)
+
+    async def _post_webhook(self, attempt: WebhookAttempt, event: JSONDict) -> None:
+        """One automatic delivery; failures are the endpoint's business, logged at WARNING."""
+        try:
+            async with self._webhook_lock:  # FIFO: deliveries go out in the order scheduled
+                if self._webhook_client is None:
+                    self._webhook_client = httpx.AsyncClient(timeout=WEBHOOK_TIMEOUT_SECONDS)
+                response = await self.deliver(event, attempt.url, client=self._webhook_client)
+        except asyncio.CancelledError:
+            attempt.error = "cancelled: FakeStripe stopped"
+            raise
+        except httpx.HTTPError as error:
+            attempt.error = f"{type(error).__name__}: {error}".rstrip(": ")
+            _LOGGER.warning(
+                "FakeStripe could not deliver webhook %s (%s) to %s: %s",
+                attempt.event_id,
+                attempt.event_type,
+                attempt.url,
+                attempt.error,
+            )
+        except Exception as error:  # a bug here must not look like the app's ERROR
+            attempt.error = f"{type(error).__name__}: {error}".rstrip(": ")
+            _LOGGER.warning(
+                "FakeStripe failed delivering webhook %s", attempt.event_id, exc_info=True
+            )
+        else:
+            attempt.status = response.status_code
+            if not attempt.ok:
+                _LOGGER.warning(
+                    "Webhook endpoint %s answered %s to %s (%s)",
+                    attempt.url,
+                    response.status_code,
+                    attempt.event_id,
+                    attempt.event_type,
+                )
+        finally:
+            attempt.finished = True
 
     # -- HTTP layer --------------------------------------------------------------------------
 
@@ -551,38 +770,227 @@ class FakeStripe(StripeAccount):
             )
         return stored
 
+    def _settlement(self, currency: str) -> dict[str, Any]:
+        rate = self.settlement_rates.get(currency)
+        if currency == "usd" or rate is None:
+            return {"settle_currency": currency}
+        return {"settle_currency": "usd", "exchange_rate": rate}
+
     async def _checkout_page(self, request: Request) -> Response:
-        """A bare hosted checkout page: ``GET`` shows it, ``POST action=pay|cancel`` acts."""
+        """The hosted checkout page: ``GET`` shows it, ``POST action=pay|cancel`` acts.
+
+        ``card_number`` is checked as Stripe's test mode does (see :func:`_card_problem`); a
+        ``POST`` without it pays with the prefilled test card. Paying redirects to
+        ``success_url`` (``{CHECKOUT_SESSION_ID}`` filled in) and delivers the events it
+        produced to :attr:`webhook_url`; cancelling redirects to ``cancel_url``. Declines and
+        invalid numbers show the page again with the message and leave the session open.
+        Simplification: a decline creates no PaymentIntent and no ``payment_intent.*`` event.
+        """
         self.expire_due_sessions()
         session = self.sessions.get(request.path_params["session_id"])
         if session is None:
-            return HTMLResponse("<h1>Checkout session not found</h1>", status_code=404)
-        notice = ""
+            return HTMLResponse(_NOT_FOUND_PAGE, status_code=404, headers=_PAGE_HEADERS)
+        card = _PREFILLED_CARD
+        problem: str | None = None
         if request.method == "POST":
-            form = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
-            if form.get("action") == "pay":
-                try:
-                    self.pay(session["id"])
-                except ValueError as error:
-                    notice = str(error)
-                else:
-                    success = session["success_url"] or session["return_url"] or "/"
-                    return RedirectResponse(
-                        success.replace(_SESSION_ID_TEMPLATE, session["id"]), status_code=303
-                    )
-            if form.get("action") == "cancel" and session["cancel_url"]:
+            body = (await request.body()).decode("utf-8", "replace")
+            form = dict(parse_qsl(body, keep_blank_values=True))
+            action = form.get("action")
+            if action == "cancel" and session["cancel_url"]:
                 return RedirectResponse(session["cancel_url"], status_code=303)
-        total = (
-            format_amount(session["amount_total"], session["currency"])
-            if session["amount_total"] is not None
-            else "-"
+            if action == "pay" and session["status"] == "open":
+                card = form.get("card_number", _PREFILLED_CARD)
+                problem = _card_problem(card)
+                if problem is None:
+                    before = len(self.events)
+                    try:
+                        self.pay(session["id"], **self._settlement(session["currency"]))
+                    except ValueError as error:  # e.g. a setup-mode session
+                        problem = str(error)
+                    else:
+                        self._send_webhooks(self.events[before:])
+                        success = session["success_url"] or session["return_url"] or "/"
+                        return RedirectResponse(
+                            success.replace(_SESSION_ID_TEMPLATE, session["id"]), status_code=303
+                        )
+        page = _checkout_html(
+            session,
+            self.session_line_items(session["id"]),
+            self.session_params(session["id"]),
+            card=card,
+            problem=problem,
         )
-        page = (
-            f"<!doctype html><title>FakeStripe Checkout</title>"
-            f"<h1>{html.escape(total)}</h1><p>Session {html.escape(session['id'])}: "
-            f"{html.escape(session['status'])}, {html.escape(session['payment_status'])}</p>"
-            f"<p>{html.escape(notice)}</p>"
-            '<form method="post"><button name="action" value="pay">Pay</button>'
-            '<button name="action" value="cancel">Cancel</button></form>'
+        return HTMLResponse(page, headers=_PAGE_HEADERS)
+
+
+# =============================================================================================
+# The hosted checkout page
+# =============================================================================================
+
+_PREFILLED_CARD = "4242 4242 4242 4242"
+_CARD_INVALID = "Your card number is invalid."
+_CARD_DECLINED = "Your card was declined."
+#: Stripe's test card numbers the page knows: ``None`` pays, otherwise the decline shown.
+_TEST_CARDS: Mapping[str, str | None] = {
+    "4242424242424242": None,  # Visa
+    "4000056655665556": None,  # Visa (debit)
+    "5555555555554444": None,  # Mastercard
+    "4000000000000002": _CARD_DECLINED,  # generic_decline
+    "4000000000009995": "Your card has insufficient funds.",
+    "4000000000000069": "Your card has expired.",
+}
+_NON_TEST_CARD = (
+    f"{_CARD_DECLINED} Your request was in test mode, but used a non test card. For a list of "
+    "valid test cards, visit: https://stripe.com/docs/testing."
+)
+_PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'",
+}
+_PAGE_CSS = """
+*{box-sizing:border-box}
+body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;
+color:#1a1f36;background:#f6f9fc}
+main{max-width:30rem;margin:0 auto;padding:1rem}
+.banner{margin:0 0 1rem;padding:.75rem 1rem;border:2px solid #8a6d00;border-radius:8px;
+background:#fff4c2;color:#3d3000;font-weight:700}
+h1{font-size:1.375rem;margin:0 0 .75rem}
+.items{list-style:none;margin:0;padding:0}
+.items li{padding:.5rem 0;border-bottom:1px solid #e3e8ee}
+.line{display:flex;justify-content:space-between;gap:1rem}
+.desc,.help,.meta{color:#4f566b;font-size:.9375rem;margin:.25rem 0 0}
+.total{display:flex;justify-content:space-between;gap:1rem;font-size:1.25rem;font-weight:700;
+margin:1rem 0}
+label{display:block;font-weight:600;margin-bottom:.25rem}
+input{width:100%;font:inherit;font-size:1.125rem;padding:.625rem .75rem;color:inherit;
+background:#fff;border:1px solid #6b7385;border-radius:6px}
+input[aria-invalid=true]{border:2px solid #b3261e}
+.help{margin-bottom:1rem}
+.error{margin:0 0 1rem;padding:.75rem 1rem;border:1px solid #b3261e;border-radius:6px;
+background:#fdecea;color:#8c1d18;font-weight:600}
+[hidden]{display:none!important}
+.actions{display:flex;flex-wrap:wrap;gap:.75rem}
+button{flex:1 1 8rem;min-height:2.75rem;font:inherit;font-weight:700;padding:.625rem 1rem;
+border:2px solid #4338ca;border-radius:6px;background:#4338ca;color:#fff;cursor:pointer}
+button.secondary{background:#fff;color:#3730a3}
+:focus-visible{outline:3px solid #0b57d0;outline-offset:2px}
+.meta{margin-top:1.5rem;font-size:.8125rem;overflow-wrap:anywhere}
+"""
+_NOT_FOUND_PAGE = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+    '<meta name="viewport" content="width=device-width, initial-scale=1">'
+    f"<title>Checkout session not found</title><style>{_PAGE_CSS}</style></head><body><main>"
+    '<p class="banner">Simulated Stripe checkout — no real money</p>'
+    "<h1>Checkout session not found</h1>"
+    "<p>This payment link is not valid. Go back and start again.</p></main></body></html>"
+)
+
+
+def _card_problem(number: str) -> str | None:
+    """What the page says about a card number, or ``None`` if it pays.
+
+    Not 16 digits (spaces ignored) or failing the Luhn check: "Your card number is invalid.".
+    Known test cards behave as in Stripe's test mode; any other number is declined, as test
+    mode declines real cards.
+    """
+    digits = "".join(number.split())
+    if not re.fullmatch(r"[0-9]{16}", digits) or not _luhn_valid(digits):
+        return _CARD_INVALID
+    return _TEST_CARDS.get(digits, _NON_TEST_CARD)
+
+
+def _luhn_valid(digits: str) -> bool:
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        value = int(char) * (2 if position % 2 else 1)
+        total += value - 9 if value > 9 else value
+    return total % 10 == 0
+
+
+def _per_period(price: Mapping[str, Any]) -> str:
+    """`` per month`` / `` every 3 months`` for a recurring price, else nothing."""
+    recurring = price.get("recurring")
+    if not recurring:
+        return ""
+    interval, count = recurring["interval"], recurring["interval_count"]
+    return f" per {interval}" if count == 1 else f" every {count} {interval}s"
+
+
+def _checkout_html(
+    session: Mapping[str, Any],
+    items: list[JSONDict],
+    params: Mapping[str, Any],
+    *,
+    card: str,
+    problem: str | None,
+) -> str:
+    """The page for ``session``; every value from the session is HTML-escaped."""
+    esc = html.escape
+    currency = session["currency"]
+    total = (
+        format_amount(session["amount_total"], currency)
+        if session["amount_total"] is not None and currency
+        else "-"
+    )
+    described = params.get("line_items", [])
+    rows = []
+    for index, item in enumerate(items):
+        given = described[index] if index < len(described) else {}
+        product = given.get("price_data", {}).get("product_data", {})
+        quantity = f" × {item['quantity']}" if item["quantity"] != 1 else ""
+        amount = format_amount(item["amount_total"], item["currency"]) + _per_period(item["price"])
+        description = product.get("description")
+        rows.append(
+            '<li><div class="line">'
+            f'<span class="name">{esc(item["description"])}{esc(quantity)}</span>'
+            f"<span>{esc(amount)}</span></div>"
+            + (f'<p class="desc">{esc(description)}</p>' if description else "")
+            + "</li>"
         )
-        return HTMLResponse(page)
+    recurring = next(
+        (_per_period(item["price"]) for item in items if item["price"]["recurring"]), ""
+    )
+    title = items[0]["description"] if items else "Checkout"
+    if session["status"] == "complete":
+        problem = "This checkout session is already complete."
+    elif session["status"] == "expired":
+        problem = "This checkout session has expired. Go back and start again."
+    invalid_card = (problem or "").startswith("Your card")
+    form = ""
+    if session["status"] == "open":
+        cancel = (
+            '<button type="submit" id="cancel" name="action" value="cancel" class="secondary">'
+            "Cancel</button>"
+            if session["cancel_url"]
+            else ""
+        )
+        form = (
+            '<form method="post" novalidate>'
+            '<label for="card-number">Card number</label>'
+            '<input id="card-number" name="card_number" type="text" inputmode="numeric" '
+            f'autocomplete="cc-number" value="{esc(card)}" placeholder="{_PREFILLED_CARD}" '
+            'aria-describedby="card-help checkout-error"'
+            + (' aria-invalid="true"' if invalid_card else "")
+            + ">"
+            '<p id="card-help" class="help">Test cards: 4242 4242 4242 4242 pays; '
+            "4000 0000 0000 0002 is declined.</p>"
+            '<div class="actions"><button type="submit" id="pay" name="action" value="pay">'
+            f"Pay</button>{cancel}</div></form>"
+        )
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{esc(title)} — Simulated Stripe checkout</title>"
+        f"<style>{_PAGE_CSS}</style></head><body><main>"
+        '<p class="banner" id="simulated-banner">Simulated Stripe checkout — no real money</p>'
+        "<h1>Checkout</h1>"
+        f'<section aria-label="Order summary"><ul class="items">{"".join(rows)}</ul>'
+        f'<p class="total"><span>Total</span><span><span id="checkout-amount">{esc(total)}</span>'
+        f"{esc(recurring)}</span></p></section>"
+        f'<p id="checkout-error" class="error" role="alert"{"" if problem else " hidden"}>'
+        f"{esc(problem or '')}</p>"
+        f"{form}"
+        f'<p class="meta">Session {esc(session["id"])} · test mode</p>'
+        "</main></body></html>"
+    )

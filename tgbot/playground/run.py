@@ -1,0 +1,75 @@
+"""`python -m tgbot playground`: the real bot against the emulators, with its web page.
+
+Everything listens on 127.0.0.1 only. The bot runs exactly as in production (polling the
+Bot API emulator, Stripe calls to the simulator, its own HTTP app) with settings made here,
+so nothing needs to be configured and no real service is ever called.
+"""
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
+
+from tgbot import runner
+from tgbot.playground.bot_api import FakeBotAPI
+from tgbot.playground.server import playground_routes
+from tgbot.playground.stripe_api import FakeStripe
+from tgbot.settings import Settings
+
+TOKEN = "4242424242:PLAYGROUND-not-a-real-token"
+STRIPE_KEY = "sk_test_playground"
+STRIPE_WEBHOOK_SECRET = "whsec_playground"
+ADMIN_IDS = [90_001, 90_002, 90_003]
+"""Simulated people marked as admins take these ids (ADMIN_IDS is fixed at start-up)."""
+EMERGENCY = "(Playground) A real deployment puts its checked emergency contacts here."
+DATABASE = Path("data/playground.sqlite3")
+"""Its own file: the playground never touches the production database."""
+
+
+class PlaygroundSettings(Settings):
+    """Settings from the arguments only: a production environment or `.env` (a webhook URL,
+    a real Stripe key, the production database) must never leak into the playground."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        **sources: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
+def playground_settings(telegram: FakeBotAPI, stripe: FakeStripe, port: int) -> Settings:
+    page = f"http://127.0.0.1:{port}/playground"
+    return PlaygroundSettings(
+        bot_token=TOKEN,
+        telegram_api_url=telegram.root_url,
+        host="127.0.0.1",
+        port=port,
+        database_path=DATABASE,
+        admin_ids=",".join(map(str, ADMIN_IDS)),
+        emergency_contact_text=EMERGENCY,
+        stripe_secret_key=STRIPE_KEY,
+        stripe_webhook_secret=STRIPE_WEBHOOK_SECRET,
+        stripe_api_base=stripe.base_url,
+        goal_amount="45550",
+        goal_currency="usd",
+        exchange_rates="EUR=1.08,GBP=1.27",
+        donation_success_url=f"{page}?paid=1",
+        donation_cancel_url=page,
+        reconcile_interval=30,
+    )
+
+
+async def run_playground(port: int) -> None:
+    async with (
+        FakeBotAPI(token=TOKEN, username="AppealPlaygroundBot") as telegram,
+        FakeStripe(api_key=STRIPE_KEY, webhook_secret=STRIPE_WEBHOOK_SECRET) as stripe,
+    ):
+        for number, admin_id in enumerate(ADMIN_IDS, 1):  # so the admin menus can be set
+            telegram.open_private_chat(telegram.make_user(admin_id, first_name=f"Admin {number}"))
+        settings = playground_settings(telegram, stripe, port)
+        stripe.webhook_url = f"http://127.0.0.1:{port}/stripe/webhook"
+        stripe.settlement_rates = {"eur": 1.08, "gbp": 1.27}  # as EXCHANGE_RATES says
+        print(f"Playground: open http://127.0.0.1:{port}/playground", flush=True)
+        await runner.run(settings, [playground_routes(telegram, stripe, ADMIN_IDS)])
