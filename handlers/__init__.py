@@ -16,6 +16,7 @@ from handlers import (
     share,
     start,
     subscription,
+    throttle,
 )
 
 FEATURES = (
@@ -35,6 +36,7 @@ FEATURES = (
 
 def register(application: Application) -> None:
     """Add every feature's handlers, then the fallbacks and the error handler."""
+    throttle.register(application)
     for feature in FEATURES:
         feature.register(application)
     fallback.register(application)

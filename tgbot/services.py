@@ -10,6 +10,7 @@ from tgbot.payments.service import DonationService
 from tgbot.safety import SafetyCheck, default_safety_check
 from tgbot.settings import Settings
 from tgbot.storage import Storage
+from tgbot.throttle import UserThrottle
 
 _KEY = "services"
 
@@ -22,6 +23,7 @@ class Services:
     safety: SafetyCheck = field(default_factory=default_safety_check)
     payments: DonationService | None = None
     """None when Stripe is not configured."""
+    throttle: UserThrottle = field(default_factory=UserThrottle)
     broadcaster: Broadcaster = field(init=False)
 
     def __post_init__(self) -> None:
