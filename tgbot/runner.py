@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager, contextmanager
 import uvicorn
 from starlette.routing import BaseRoute
 from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import Application
 
 from handlers.donations import after_payments
@@ -70,6 +71,11 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             yield Services(settings, storage, payments=DonationService(settings, storage, gateway))
     finally:
         await storage.close()
+
+
+def _polling_failed(error: TelegramError) -> None:
+    """A getUpdates that failed: python-telegram-bot retries it; an outage is not an error."""
+    log.warning("fetching updates from Telegram failed (%s); retrying", type(error).__name__)
 
 
 async def reconcile_once(services: Services) -> ReconcileReport | None:
@@ -133,7 +139,9 @@ async def _run_with(services: Services, extra_routes: Sequence[RouteFactory]) ->
         await publish_profile(application.bot, settings.default_language, settings.admin_ids)
         if polling:
             await application.updater.start_polling(
-                timeout=GET_UPDATES_TIMEOUT, allowed_updates=Update.ALL_TYPES
+                timeout=GET_UPDATES_TIMEOUT,
+                allowed_updates=Update.ALL_TYPES,
+                error_callback=_polling_failed,
             )
         else:
             await application.bot.set_webhook(

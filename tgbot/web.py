@@ -78,7 +78,7 @@ def telegram_route(application: Application, secret_token: str) -> Route:
             return error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "update too large")
         except ClientDisconnect:
             return Response(status_code=HTTPStatus.BAD_REQUEST)
-        except (ValueError, TypeError, KeyError, AttributeError):
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
             return error(HTTPStatus.BAD_REQUEST, "not a Telegram update")
         if update is None:
             return error(HTTPStatus.BAD_REQUEST, "not a Telegram update")

@@ -120,7 +120,7 @@ def _clip(
             if entity.url:
                 fields["url"] = html.escape(entity.url)
             if entity.type == MessageEntity.PRE and entity.language:
-                fields["language"] = f"language-{entity.language}"
+                fields["language"] = html.escape(f"language-{entity.language}")
             clipped.append(MessageEntity.de_json(fields, None))
     return clipped
 

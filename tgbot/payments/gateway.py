@@ -13,6 +13,8 @@ from typing import Any, Self
 
 import stripe
 
+from tgbot.payments.events import MalformedEvent
+
 log = logging.getLogger(__name__)
 
 MAX_NETWORK_RETRIES = 2
@@ -167,7 +169,12 @@ class StripeGateway:
         if self._webhook_secret is None:
             raise BadSignature("no STRIPE_WEBHOOK_SECRET configured")
         try:
-            event = stripe.Webhook.construct_event(body, signature, self._webhook_secret)
+            stripe.WebhookSignature.verify_header(
+                body, signature, self._webhook_secret, stripe.Webhook.DEFAULT_TOLERANCE
+            )
         except (stripe.SignatureVerificationError, ValueError) as error:
             raise BadSignature(type(error).__name__) from None
-        return event.to_dict()
+        try:  # signed by Stripe, yet it must still be an event
+            return stripe.Webhook.construct_event_without_verification(body).to_dict()
+        except (ValueError, TypeError, AttributeError, RecursionError) as error:
+            raise MalformedEvent(f"{type(error).__name__} in a signed webhook body") from None

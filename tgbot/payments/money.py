@@ -59,6 +59,10 @@ class AmountError(ValueError):
         self.currency = currency
 
 
+MAX_AMOUNT_TEXT = 64
+"""Longer text is not an amount (and is not worth matching)."""
+
+
 def _currency_code(written: str | None) -> str | None:
     if written is None:
         return None
@@ -70,8 +74,8 @@ def parse_amount(text: str, default_currency: str, maximum: Decimal) -> Money:
 
     `maximum` is in major units of whatever currency the amount is in.
     """
-    cleaned = unicodedata.normalize("NFKC", text).strip().lower().replace("\u00a0", " ")
-    match = _AMOUNT.fullmatch(cleaned[:64])
+    cleaned = " ".join(unicodedata.normalize("NFKC", text).lower().split())
+    match = _AMOUNT.fullmatch(cleaned) if len(cleaned) <= MAX_AMOUNT_TEXT else None
     if match is None:
         if re.search(r"\d", cleaned) and re.search(r"[^\W\d_]{2,}", cleaned):  # "25 евро"
             raise AmountError(AmountProblem.UNKNOWN_CURRENCY)

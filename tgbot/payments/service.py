@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from tgbot.payments.events import HANDLED_EVENTS, changes_from
+from tgbot.payments.events import HANDLED_EVENTS, MalformedEvent, changes_from
 from tgbot.payments.gateway import PaymentsUnavailable, StripeGateway
 from tgbot.payments.money import Money
 from tgbot.payments.progress import Converter, Progress, progress
@@ -158,9 +158,11 @@ class DonationService:
 
     async def apply(self, event: dict[str, Any]) -> bool | None:
         """Apply an event once: None if seen before, else whether a thank-you is now due."""
-        return await self.store.apply_event(
-            event["id"], event["type"], int(event["created"]), changes_from(event)
-        )
+        try:
+            event_id, kind, created = str(event["id"]), str(event["type"]), int(event["created"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise MalformedEvent(f"{type(error).__name__} in an event's id, type or date") from None
+        return await self.store.apply_event(event_id, kind, created, changes_from(event))
 
     async def settle_pending(self) -> int:
         """Record Stripe's settled amount for paid donations that lack it; returns how many.
