@@ -313,7 +313,11 @@ async def send_thanks(bot: Bot, services_: Services) -> int:
 
 async def after_payments(bot: Bot, services_: Services) -> None:
     """Fill in settled amounts, thank new donors, and announce a milestone the total passed;
-    run after events are applied."""
+    run after events are applied. Calls during a run are folded into one more run."""
+    await services_.payment_follow_up.run(lambda: _follow_up(bot, services_))
+
+
+async def _follow_up(bot: Bot, services_: Services) -> None:
     try:
         await services_.payments.settle_pending()
     except PaymentsUnavailable as error:

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from telegram.ext import CallbackContext
 
 from tgbot.broadcasts.worker import Broadcaster
+from tgbot.coalesce import Coalescer
 from tgbot.faq import Faq, default_faq
 from tgbot.payments.service import DonationService
 from tgbot.safety import SafetyCheck, default_safety_check
@@ -24,6 +25,7 @@ class Services:
     payments: DonationService | None = None
     """None when Stripe is not configured."""
     throttle: UserThrottle = field(default_factory=UserThrottle)
+    payment_follow_up: Coalescer = field(default_factory=Coalescer)
     broadcaster: Broadcaster = field(init=False)
 
     def __post_init__(self) -> None:

@@ -71,7 +71,7 @@ class Settings(BaseSettings):
     donation_sessions_per_hour: int = Field(default=10, ge=1, le=1000)
     reconcile_interval: int = Field(default=600, ge=0)
 
-    send_rate: float = Field(default=28, gt=0, le=1000)
+    send_rate: float = Field(default=29, gt=0, le=1000)
     broadcast_senders: int = Field(default=1, ge=1, le=16)
     milestone_news: bool = True
     milestone_step: Decimal | None = Field(default=None, gt=0, max_digits=12, decimal_places=2)
