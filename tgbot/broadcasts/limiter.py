@@ -32,6 +32,9 @@ FLOOD_RETRIES = 3
 """Times one request is tried again after a 429 before the error reaches its caller."""
 RETRY_MARGIN = 0.1
 """Seconds added to `retry_after`, so a retry never lands a moment early."""
+BUCKET = 2.0
+"""Tokens the bucket holds: one spare, so a sleep that wakes a little late is made up for
+instead of lowering the pace (with one, 29/s came out as about 27/s)."""
 
 
 class Priority(Enum):
@@ -108,7 +111,7 @@ class OutboundLimiter(BaseRateLimiter[Priority]):
 
     def _refill(self) -> None:
         now = self._clock()
-        self._tokens = min(1.0, self._tokens + (now - self._updated) * self.rate)
+        self._tokens = min(BUCKET, self._tokens + (now - self._updated) * self.rate)
         self._updated = now
 
     def _spend(self) -> None:
