@@ -32,7 +32,8 @@ RECONCILE_FIRST_LOOKBACK = 30 * 24 * 3600 - 3600
 """Stripe keeps 30 days of events."""
 RECONCILE_OVERLAP = 300
 """Events become listable a little after their `created` time; read that far back again."""
-SETTLEMENT_BATCH = 50
+SETTLEMENT_BATCH = 500
+"""Payments settled per follow-up run; runs are coalesced, so one run may follow a burst."""
 INVOICE_PREFIX = "in_"
 
 
