@@ -5,6 +5,8 @@ While an admin has a draft open, their messages (other than commands) go into it
 in an early group takes them before the FAQ does.
 """
 
+from dataclasses import replace
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Update
 from telegram.constants import MessageLimit
 from telegram.error import BadRequest
@@ -38,7 +40,8 @@ async def post(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Open a new draft (replacing any earlier one); text after the command goes into it."""
     message = update.effective_message
     t = await user_texts(update.effective_user, context)
-    draft_id = await services(context).storage.broadcasts.start_draft(update.effective_user.id)
+    store = services(context).storage.broadcasts
+    draft_id = await store.start_draft(update.effective_user.id)
     await audit(update, context, "post.draft", draft_id)
     command_length = next(
         (e.length for e in message.entities if e.type == MessageEntity.BOT_COMMAND), 0
@@ -46,7 +49,8 @@ async def post(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     body = message.text[command_length:]
     if body.strip():
         entities = MessageEntity.shift_entities(-command_length, message.entities)
-        await add_to_draft(update, context, t, body, entities, photo=None)
+        draft = await store.draft(update.effective_user.id)
+        await add_to_draft(update, context, t, draft, body, entities, photo=None)
     else:
         default = services(context).settings.default_language
         await message.reply_text(t("post.instructions", default=default))
@@ -57,15 +61,16 @@ async def draft_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     user = update.effective_user
     if user is None or user.id not in services(context).settings.admin_ids:
         return
-    if await services(context).storage.broadcasts.draft(user.id) is None:
+    draft = await services(context).storage.broadcasts.draft(user.id)
+    if draft is None:
         return
     message = update.effective_message
     t = await user_texts(user, context)
     if message.text:
-        await add_to_draft(update, context, t, message.text, message.entities, photo=None)
+        await add_to_draft(update, context, t, draft, message.text, message.entities, None)
     elif message.photo:
         caption, entities = message.caption or "", message.caption_entities
-        await add_to_draft(update, context, t, caption, entities, photo=message.photo[-1].file_id)
+        await add_to_draft(update, context, t, draft, caption, entities, message.photo[-1].file_id)
     else:
         await message.reply_text(t("post.unsupported"))
     raise ApplicationHandlerStop
@@ -75,6 +80,7 @@ async def add_to_draft(
     update: Update,
     context: ContextTypes.DEFAULT_TYPE,
     t: Texts,
+    draft: Broadcast,
     text: str,
     entities: tuple[MessageEntity, ...],
     photo: str | None,
@@ -83,10 +89,6 @@ async def add_to_draft(
     store = services(context).storage.broadcasts
     default = services(context).settings.default_language
     message = update.effective_message
-    draft = await store.draft(update.effective_user.id)
-    if draft is None:
-        await message.reply_text(t("post.gone"))
-        return
     with_photo = photo is not None or draft.photo is not None
     limit = MessageLimit.CAPTION_LENGTH if with_photo else MessageLimit.MAX_TEXT_LENGTH
     try:
@@ -108,7 +110,7 @@ async def add_to_draft(
     if not await store.add_to_draft(draft.broadcast_id, blocks, photo):
         await message.reply_text(t("post.gone"))
         return
-    draft = await store.draft(update.effective_user.id)
+    draft = replace(draft, texts=draft.texts | blocks, photo=photo or draft.photo)
     changed = draft.texts if photo is not None else blocks
     for language in (code for code in LANGUAGES if code in changed):
         if not await preview(update, context, t, draft, language):
