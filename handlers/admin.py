@@ -116,7 +116,8 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await audit(update, context, "stats")
     users = services(context).storage.users
     lines = [t("admin.stats_title"), ""]
-    lines.extend(subscriber_lines(t, await users.subscriber_stats(week_start(datetime.now(UTC)))))
+    since = week_start(datetime.now(UTC)).date()
+    lines.extend(subscriber_lines(t, await users.subscriber_stats(since)))
     lines.append("")
     payments = services(context).payments
     if payments is None:
