@@ -8,7 +8,7 @@ written to the audit log.
 import csv
 import io
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import wraps
 
 from telegram import InputFile, Update
@@ -18,6 +18,7 @@ from handlers.common import PRIVATE, Callback, replies_with, user_texts
 from tgbot.i18n import Texts
 from tgbot.payments.money import Money
 from tgbot.payments.service import Stats
+from tgbot.periods import week_start
 from tgbot.services import services
 from tgbot.storage.donations import TotalsRow
 from tgbot.storage.users import SubscriberStats
@@ -51,12 +52,6 @@ async def audit(
     """Record who did what; `target` names the object (a broadcast number), never content."""
     target_text = None if target is None else str(target)
     await services(context).storage.audit.record(update.effective_user.id, action, target_text)
-
-
-def week_start(now: datetime) -> datetime:
-    """Monday 00:00 UTC of `now`'s week."""
-    today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    return today - timedelta(days=today.weekday())
 
 
 def counted(t: Texts, counts: dict[str, int]) -> str:

@@ -8,7 +8,7 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -16,6 +16,7 @@ from tgbot.payments.events import HANDLED_EVENTS, MalformedEvent, changes_from
 from tgbot.payments.gateway import PaymentsUnavailable, StripeGateway
 from tgbot.payments.money import Money
 from tgbot.payments.progress import Converter, Progress, progress
+from tgbot.periods import day_start, week_start
 from tgbot.settings import Settings
 from tgbot.storage import Storage
 from tgbot.storage.donations import ExportRow, MonthlyGift, TotalsRow
@@ -212,8 +213,7 @@ class DonationService:
 
     async def stats(self) -> Stats:
         now = datetime.now(UTC)
-        today = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        week = today - timedelta(days=today.weekday())
+        today, week = day_start(now), week_start(now)
         return Stats(
             all_time=await self.store.totals(),
             today=await self.store.totals(int(today.timestamp())),
