@@ -19,7 +19,14 @@ import pytest
 from tests.conftest import ADMIN_ID
 from tests.test_conversation import plain, say
 from tests.test_donations import deliver, donate, giving_bot, kept_total, only_session
-from tests.test_process import START_TIMEOUT, free_port, live_env, running, stop
+from tests.test_process import (
+    START_TIMEOUT,
+    free_port,
+    live_env,
+    running,
+    stop,
+    with_subscribers,
+)
 from tgbot.payments.money import Money
 from tgbot.storage import Storage
 
@@ -210,14 +217,7 @@ async def test_sigterm_mid_broadcast_exits_0_and_the_restart_sends_each_copy_onc
     tmp_path, bot_api
 ):
     subscribers = range(600, 630)
-    env = live_env(tmp_path, bot_api, free_port(), admin_ids=str(ADMIN_ID))
-    storage = await Storage.open(env["DATABASE_PATH"])
-    for user_id in subscribers:
-        bot_api.open_private_chat(bot_api.make_user(user_id, language_code="en"))
-        await storage.users.set_subscribed(user_id, "en", True)
-    await storage.close()
-    admin = bot_api.make_user(ADMIN_ID, language_code="en")
-    bot_api.open_private_chat(admin)
+    env, admin = await with_subscribers(tmp_path, bot_api, subscribers)
 
     def to_subscriber(call) -> bool:
         return call.ok and call.params["chat_id"] in subscribers

@@ -75,6 +75,20 @@ async def stop(process: asyncio.subprocess.Process, signum: int) -> str:
     return stderr.decode()
 
 
+async def with_subscribers(tmp_path, bot_api, subscribers: range) -> tuple[dict[str, str], dict]:
+    """Settings for a bot process whose database already has English `subscribers` (their
+    chats known to the emulator), and the admin, whose chat is known too."""
+    env = live_env(tmp_path, bot_api, free_port(), admin_ids=str(ADMIN_ID))
+    storage = await Storage.open(env["DATABASE_PATH"])
+    for user_id in subscribers:
+        bot_api.open_private_chat(bot_api.make_user(user_id, language_code="en"))
+        await storage.users.set_subscribed(user_id, "en", True)
+    await storage.close()
+    admin = bot_api.make_user(ADMIN_ID, language_code="en")
+    bot_api.open_private_chat(admin)
+    return env, admin
+
+
 async def run_cli(tmp_path, env: dict[str, str], *args: str) -> tuple[int, str]:
     process = await spawn(tmp_path, env, *args)
     stdout, stderr = await asyncio.wait_for(process.communicate(), START_TIMEOUT)
@@ -280,14 +294,7 @@ async def test_a_broadcast_killed_mid_way_resumes_on_restart_with_one_copy_each(
     """SIGKILL while a news message is in flight: after a restart every subscriber has it,
     and the one in flight is the only one that could have arrived twice."""
     subscribers = range(500, 520)
-    env = live_env(tmp_path, bot_api, free_port(), admin_ids=str(ADMIN_ID))
-    storage = await Storage.open(env["DATABASE_PATH"])
-    for user_id in subscribers:
-        bot_api.open_private_chat(bot_api.make_user(user_id, language_code="en"))
-        await storage.users.set_subscribed(user_id, "en", True)
-    await storage.close()
-    admin = bot_api.make_user(ADMIN_ID, language_code="en")
-    bot_api.open_private_chat(admin)
+    env, admin = await with_subscribers(tmp_path, bot_api, subscribers)
 
     async with running(tmp_path, env) as process:
         await bot_api.wait_for_call("deleteWebhook", timeout=START_TIMEOUT)
