@@ -45,6 +45,7 @@ from telegram import Bot
 from telegram.error import RetryAfter
 
 from bench.common import (
+    EMERGENCY,
     REPO,
     CallWatcher,
     Child,
@@ -93,7 +94,7 @@ async def supporter_latencies(api: FakeBotAPI, stop: asyncio.Event) -> list[floa
 def bench_settings(api_url: str, database: Path, **overrides: object) -> Settings:
     return load_settings(
         bot_token=TOKEN, telegram_api_url=api_url, database_path=database,
-        emergency_contact_text="bench", admin_ids=str(ADMIN), _env_file=None, **overrides,
+        emergency_contact_text=EMERGENCY, admin_ids=str(ADMIN), _env_file=None, **overrides,
     )  # fmt: skip
 
 

@@ -21,7 +21,7 @@ from tgbot.playground.bot_api import MESSAGE_METHODS, Call, FakeBotAPI
 
 REPO = Path(__file__).resolve().parent.parent
 TOKEN = "123456:BENCH-token_abcdefghijklmnop"  # noqa: S105 - the emulator's, not a secret
-EMERGENCY = "Bench hotline: 000 (fake)"
+EMERGENCY = "Bench hotline: +1 555 0102"
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100

@@ -5,6 +5,7 @@ from telegram.ext import Application
 from handlers import (
     admin,
     donations,
+    erase,
     errors,
     fallback,
     language,
@@ -13,6 +14,7 @@ from handlers import (
     news,
     privacy,
     questions,
+    safety,
     share,
     start,
     subscription,
@@ -27,6 +29,7 @@ FEATURES = (
     subscription,
     share,
     privacy,
+    erase,
     admin,
     news,
     membership,
@@ -35,7 +38,9 @@ FEATURES = (
 
 
 def register(application: Application) -> None:
-    """Add every feature's handlers, then the fallbacks and the error handler."""
+    """Put the danger check before every queue, then add every feature's handlers, then the
+    fallbacks and the error handler."""
+    safety.register(application)
     throttle.register(application)
     for feature in FEATURES:
         feature.register(application)

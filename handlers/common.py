@@ -42,6 +42,9 @@ async def user_state(
         return texts(client), None
     users = services(context).storage.users
     record = await users.get(user.id)
+    services(context).languages.remember(
+        user.id, record.language if record is not None and record.language_chosen else None
+    )
     if record is None:
         return texts(client), None
     if record.blocked:  # they are writing to the bot again
@@ -51,6 +54,13 @@ async def user_state(
     if record.language != client:
         await users.follow_client_language(user.id, client)
     return texts(client), record
+
+
+def remembered_texts(user: User | None, context: CallbackContext) -> Texts:
+    """Texts in the user's language from memory alone: their choice as last read, else
+    their client's. For replies that must not wait on the database."""
+    chosen = services(context).languages.get(user.id) if user is not None else None
+    return texts(chosen or client_language(user, services(context).settings))
 
 
 def client_language(user: User | None, settings: Settings) -> str:

@@ -1,4 +1,7 @@
-"""The last line of defence: log what failed (never message text) and tell the user."""
+"""The last line of defence: log what failed (never message text) and tell the user.
+
+The apology carries the emergency line: the failure may have hit a call for help's answer.
+"""
 
 import logging
 
@@ -6,9 +9,8 @@ from telegram import Update
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, ContextTypes
 
-from handlers.common import client_language, is_private, user_texts
-from tgbot.i18n import texts
-from tgbot.services import services
+from handlers.common import is_private, remembered_texts
+from handlers.safety import emergency_line
 
 log = logging.getLogger(__name__)
 
@@ -26,12 +28,10 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     if isinstance(context.error, Forbidden):
         return  # the user blocked the bot: an apology would fail the same way
+    t = remembered_texts(update.effective_user, context)  # the failure may be the database
+    text = f"{t('error.generic')}\n\n{emergency_line(t, context)}"
     try:
-        t = await user_texts(update.effective_user, context)
-    except Exception:  # the failure may be the database itself: apologise all the same
-        t = texts(client_language(update.effective_user, services(context).settings))
-    try:
-        await context.bot.send_message(update.effective_chat.id, t("error.generic"))
+        await context.bot.send_message(update.effective_chat.id, text)
     except (TelegramError, OSError) as error:
         log.warning("could not send the error notice: %s", type(error).__name__)
 

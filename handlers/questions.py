@@ -1,10 +1,10 @@
-"""Free-text messages: a call for help first, then questions answered from the FAQ.
+"""Free-text messages: an amount the bot asked for, else a question answered from the FAQ.
 
-The text of a message is used only to choose the reply; it is never stored or logged.
+Calls for help never get here: `handlers.safety` answers them before any queue. The text of
+a message is used only to choose the reply; it is never stored or logged.
 """
 
 import asyncio
-import html
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -14,9 +14,10 @@ from telegram.ext import Application, CallbackQueryHandler, ContextTypes, Messag
 
 from handlers import donations
 from handlers.common import PRIVATE, callback, user_state, user_texts
+from handlers.safety import emergency_contact
 from handlers.subscription import news_offer
 from tgbot.faq import Topic
-from tgbot.i18n import Html, Texts
+from tgbot.i18n import Texts
 from tgbot.services import services
 
 Result = TypeVar("Result")
@@ -39,10 +40,6 @@ def topic_buttons(t: Texts, context: ContextTypes.DEFAULT_TYPE) -> InlineKeyboar
     return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
 
 
-def emergency_contact(t: Texts, context: ContextTypes.DEFAULT_TYPE) -> Html:
-    return Html(html.escape(services(context).settings.emergency_text(t.language)))
-
-
 async def show_topics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The FAQ topics as buttons."""
     t = await user_texts(update.effective_user, context)
@@ -61,7 +58,7 @@ async def answer(
 
     Someone not subscribed is offered news with their first answer.
     """
-    text = topic.answer.format(emergency_contact=emergency_contact(t, context))
+    text = topic.answer.format(emergency_contact=emergency_contact(t, services(context)))
     offer = None if topic.follow_up else news_offer(t, context, subscribed)
     await update.effective_message.reply_text(text, reply_markup=offer)
     if topic.follow_up is not None:
@@ -69,15 +66,9 @@ async def answer(
 
 
 async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Someone in danger gets the emergency contact at once; then an amount the bot asked
-    for; anything else is a question."""
+    """An amount the bot asked for; anything else is a question."""
     text = update.effective_message.text
     t, record = await user_state(update.effective_user, context)
-    if await off_loop(services(context).safety.is_danger, text):
-        await update.effective_message.reply_text(
-            "\n\n".join((t("safety.intro"), emergency_contact(t, context), t("safety.outro")))
-        )
-        return
     if await donations.take_typed_amount(update, context, t):
         return
     found = await off_loop(services(context).faq.match, text, t.language)

@@ -19,8 +19,8 @@ from tgbot.settings import Settings, load_settings
 from tgbot.storage import Storage
 
 TOKEN = "123456:TEST-token_abcdefghijklmnop"
-EMERGENCY = "Test hotline: call 000 (fake)"
-EMERGENCY_RU = "Тестовая горячая линия: 000"
+EMERGENCY = "Test hotline: +1 555 0100, help@example.org"
+EMERGENCY_RU = "Тестовая горячая линия: +1 555 0101"
 ADMIN_ID = 900
 STRIPE_KEY = "sk_test_fake_key_4242"
 STRIPE_WEBHOOK_SECRET = "whsec_test_secret"

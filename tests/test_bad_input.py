@@ -5,7 +5,8 @@ import logging
 import pytest
 from telegram.constants import MessageLimit
 
-from tests.test_conversation import button_data, plain, say
+from tests.conftest import EMERGENCY_RU
+from tests.test_conversation import button_data, plain, say, with_emergency_line
 from tgbot.i18n import texts
 
 GROUP = {"id": -1001234, "type": "supergroup", "title": "Supporters"}
@@ -39,11 +40,12 @@ async def test_odd_text_gets_an_answer(bot, text):
 
 
 @pytest.mark.parametrize("kind", NON_TEXT)
-async def test_non_text_messages_are_told_what_the_bot_reads(bot, kind):
+async def test_non_text_messages_are_told_what_the_bot_reads_with_the_emergency_line(bot, kind):
+    """A call for help may come as a voice note: it gets the emergency contact too."""
     user = bot.api.make_user(21, language_code="ru")
     bot.api.send_update({"message": {"from": user, kind: NON_TEXT[kind]}})
     reply = await bot.api.wait_for_message(21)
-    assert reply.text == plain("ru", "error.unsupported")
+    assert reply.text == plain("ru", "safety.media", contact=EMERGENCY_RU)
 
 
 async def test_unknown_command_is_answered(bot):
@@ -113,7 +115,7 @@ async def test_a_failing_telegram_call_is_logged_without_text_and_the_user_told(
     bot.api.fail_next("sendMessage", 400, "Bad Request: something unexpected")
     bot.api.send_message(user, "what does the money pay for?")
     notice = await bot.api.wait_for_message(28)
-    assert notice.text == plain("en", "error.generic")
+    assert notice.text == with_emergency_line("en", "error.generic")
     errors = [r for r in production_logging.records if r.levelno == logging.ERROR]
     assert len(errors) == 1
     assert "BadRequest" in errors[0].getMessage()
@@ -150,6 +152,6 @@ async def test_the_user_hears_of_a_failure_even_when_the_database_is_gone(bot, c
     await bot.storage.close()
     bot.api.send_message(user, "/start")
     notice = await bot.api.wait_for_message(31)
-    assert notice.text == plain("de", "error.generic")
+    assert notice.text == with_emergency_line("de", "error.generic")
     (error,) = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert "unhandled" in error.getMessage()

@@ -17,7 +17,7 @@ from http import HTTPStatus
 import pytest
 
 from tests.conftest import ADMIN_ID
-from tests.test_conversation import plain, say
+from tests.test_conversation import plain, say, with_emergency_line
 from tests.test_donations import deliver, donate, giving_bot, kept_total, only_session
 from tests.test_process import (
     START_TIMEOUT,
@@ -55,7 +55,7 @@ async def test_a_server_error_on_a_reply_is_apologised_for_and_the_bot_goes_on(
     user = bot.api.make_user(11, language_code="en")
     bot.api.fail_next("sendMessage", status)
     bot.api.send_message(user, "how much does one evacuation cost?")
-    assert (await bot.api.wait_for_message(11)).text == plain("en", "error.generic")
+    assert (await bot.api.wait_for_message(11)).text == with_emergency_line("en", "error.generic")
     assert (await say(bot, user, "/about")).text == plain("en", "about.text")
     the_one_error(production_logging, "NetworkError")
     assert "evacuation" not in production_logging.text
@@ -68,7 +68,7 @@ async def test_a_dropped_connection_on_a_reply_is_apologised_for_and_the_bot_goe
     user = bot.api.make_user(12, language_code="de")
     bot.api.drop_next("sendMessage")
     bot.api.send_message(user, "/help")
-    assert (await bot.api.wait_for_message(12)).text == plain("de", "error.generic")
+    assert (await bot.api.wait_for_message(12)).text == with_emergency_line("de", "error.generic")
     assert (await say(bot, user, "/help")).text == plain("de", "help.text")
     the_one_error(production_logging, "NetworkError")
 
@@ -81,7 +81,7 @@ async def test_a_reply_delivered_but_unconfirmed_is_followed_by_an_apology_only(
     bot.api.drop_next("sendMessage", after_processing=True)
     bot.api.send_message(user, "/help")
     assert (await bot.api.wait_for_message(13)).text == plain("fr", "help.text")
-    assert (await bot.api.wait_for_message(13)).text == plain("fr", "error.generic")
+    assert (await bot.api.wait_for_message(13)).text == with_emergency_line("fr", "error.generic")
     assert (await say(bot, user, "/about")).text == plain("fr", "about.text")
     assert len(bot.api.sent_messages(13)) == 3
     the_one_error(production_logging, "NetworkError")
@@ -110,7 +110,7 @@ async def test_a_failed_button_answer_does_not_break_the_buttons(bot, production
     else:
         bot.api.fail_next("answerCallbackQuery", 500)
     bot.api.press_button(user, menu, "menu:about")
-    assert (await bot.api.wait_for_message(15)).text == plain("en", "error.generic")
+    assert (await bot.api.wait_for_message(15)).text == with_emergency_line("en", "error.generic")
     bot.api.press_button(user, menu, "menu:about")
     assert (await bot.api.wait_for_call("answerCallbackQuery", predicate=lambda c: c.ok)).ok
     assert (await bot.api.wait_for_message(15)).text == plain("en", "about.text")

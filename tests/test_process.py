@@ -96,7 +96,7 @@ async def run_cli(tmp_path, env: dict[str, str], *args: str) -> tuple[int, str]:
 
 
 async def test_missing_token_exits_2_with_one_clear_line(tmp_path):
-    code, stderr = await run_cli(tmp_path, bot_env(tmp_path, emergency_contact_text="x"))
+    code, stderr = await run_cli(tmp_path, bot_env(tmp_path, emergency_contact_text=EMERGENCY))
     assert code == 2
     assert stderr.strip().splitlines() == [
         "Configuration error: BOT_TOKEN: required setting is missing"
@@ -105,7 +105,7 @@ async def test_missing_token_exits_2_with_one_clear_line(tmp_path):
 
 async def test_a_malformed_token_is_named_but_never_printed(tmp_path):
     secret = "not-a-token-but-a-secret-anyway"
-    env = bot_env(tmp_path, bot_token=secret, emergency_contact_text="x")
+    env = bot_env(tmp_path, bot_token=secret, emergency_contact_text=EMERGENCY)
     code, stderr = await run_cli(tmp_path, env)
     assert code == 2
     assert len(stderr.strip().splitlines()) == 1
@@ -125,7 +125,7 @@ async def test_a_malformed_token_is_named_but_never_printed(tmp_path):
     ],
 )
 async def test_invalid_settings_exit_2_naming_the_setting(tmp_path, settings, named):
-    env = bot_env(tmp_path, bot_token=TOKEN, emergency_contact_text="x", **settings)
+    env = bot_env(tmp_path, bot_token=TOKEN, emergency_contact_text=EMERGENCY, **settings)
     code, stderr = await run_cli(tmp_path, env)
     assert code == 2
     (line,) = stderr.strip().splitlines()
@@ -246,7 +246,7 @@ async def test_reconcile_command_counts_a_payment_whose_webhook_never_came(tmp_p
 
 
 async def test_reconcile_without_stripe_settings_exits_2(tmp_path):
-    env = bot_env(tmp_path, bot_token=TOKEN, emergency_contact_text="x")
+    env = bot_env(tmp_path, bot_token=TOKEN, emergency_contact_text=EMERGENCY)
     code, stderr = await run_cli(tmp_path, env, "reconcile")
     assert code == 2
     assert "STRIPE_SECRET_KEY" in stderr

@@ -33,7 +33,7 @@ def build_application(services: Services, *, polling: bool) -> Application:
         # and Telegram sends the last updates again after a restart.
         .get_updates_connection_pool_size(2)
         .concurrent_updates(PerUserOrder())
-        .rate_limiter(OutboundLimiter(settings.send_rate))
+        .rate_limiter(OutboundLimiter(settings.send_rate, on_sent=services.recent.record_sent))
     )
     if not polling:
         builder = builder.updater(None)

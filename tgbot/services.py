@@ -7,11 +7,12 @@ from telegram.ext import CallbackContext
 from tgbot.broadcasts.worker import Broadcaster
 from tgbot.coalesce import Coalescer
 from tgbot.faq import Faq, default_faq
+from tgbot.memory import Languages, RecentMessages
 from tgbot.payments.service import DonationService
 from tgbot.safety import SafetyCheck, default_safety_check
 from tgbot.settings import Settings
 from tgbot.storage import Storage
-from tgbot.throttle import UserThrottle
+from tgbot.throttle import UserThrottle, urgent_throttle
 
 _KEY = "services"
 
@@ -25,6 +26,10 @@ class Services:
     payments: DonationService | None = None
     """None when Stripe is not configured."""
     throttle: UserThrottle = field(default_factory=UserThrottle)
+    urgent_throttle: UserThrottle = field(default_factory=urgent_throttle)
+    """Bounds the emergency replies one person can make the bot send (they skip `throttle`)."""
+    languages: Languages = field(default_factory=Languages)
+    recent: RecentMessages = field(default_factory=RecentMessages)
     payment_follow_up: Coalescer = field(default_factory=Coalescer)
     broadcaster: Broadcaster = field(init=False)
 
@@ -33,6 +38,13 @@ class Services:
 
     def attach(self, bot_data: dict) -> None:
         bot_data[_KEY] = self
+
+    def forget_in_memory(self, user_id: int) -> None:
+        """Drop what memory holds about a person (their private chat has their id)."""
+        self.languages.forget(user_id)
+        self.recent.forget(user_id)
+        self.throttle.forget(user_id)
+        self.urgent_throttle.forget(user_id)
 
 
 def services(context: CallbackContext) -> Services:

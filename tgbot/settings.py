@@ -24,6 +24,15 @@ _SECRET_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 
 _DEFAULT_PRESETS = (Decimal(10), Decimal(25), Decimal(50), Decimal(100))
+EMERGENCY_PLACEHOLDER = "replace with the emergency contacts"
+"""The start of `.env.example`'s own value: a person in danger must never be sent it."""
+MIN_EMERGENCY_LENGTH = 20
+_REACHABLE = re.compile(
+    r"\+?\d[\d\s().-]{5,}\d"  # a phone number: seven digits or more
+    r"|https?://\S+|\bwww\.\S+|\b(?:t|telegram)\.me/\w+"  # a link
+    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"  # an e-mail address
+    r"|(?<![\w.])@[A-Za-z]\w{3,31}",  # a Telegram @handle
+)
 _URL_RE = re.compile(r"https?://[^\s/]+(/[^\s]*)?")
 
 
@@ -81,6 +90,27 @@ class Settings(BaseSettings):
     def _token_shape(cls, value: SecretStr) -> SecretStr:
         if not _TOKEN_RE.fullmatch(value.get_secret_value()):
             raise ValueError("does not look like a token from @BotFather (digits:letters)")
+        return value
+
+    @field_validator(
+        "emergency_contact_text",
+        "emergency_contact_text_en",
+        "emergency_contact_text_ru",
+        "emergency_contact_text_de",
+        "emergency_contact_text_fr",
+        "emergency_contact_text_es",
+    )
+    @classmethod
+    def _reachable_contact(cls, value: str | None) -> str | None:
+        """Someone in danger is sent this text: it must say how to reach a person."""
+        if value is None:
+            return value
+        if EMERGENCY_PLACEHOLDER in value.casefold():
+            raise ValueError("still the placeholder from .env.example: put real contacts here")
+        if len(value.strip()) < MIN_EMERGENCY_LENGTH:
+            raise ValueError(f"shorter than {MIN_EMERGENCY_LENGTH} characters: give real contacts")
+        if not _REACHABLE.search(value):
+            raise ValueError("has no phone number, link, e-mail address or @handle to reach anyone")
         return value
 
     @field_validator("admin_ids", mode="before")

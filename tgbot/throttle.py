@@ -13,6 +13,9 @@ BURST = 20
 """Updates a person may send in a quick burst."""
 PER_MINUTE = 40
 """Updates per minute a person may keep sending."""
+URGENT_BURST = 10
+"""Emergency replies one person gets in a burst: enough to see the contact, not a spam tool."""
+URGENT_PER_MINUTE = 20
 MAX_TRACKED = 100_000
 """People remembered at once; idle ones are forgotten first (memory stays bounded)."""
 
@@ -49,3 +52,10 @@ class UserThrottle:
         if len(self._buckets) > MAX_TRACKED:
             del self._buckets[next(iter(self._buckets))]
         return verdict
+
+    def forget(self, user_id: int) -> None:
+        self._buckets.pop(user_id, None)
+
+
+def urgent_throttle() -> UserThrottle:
+    return UserThrottle(URGENT_BURST, URGENT_PER_MINUTE)

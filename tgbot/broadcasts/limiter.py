@@ -6,6 +6,10 @@ wait behind thousands of news messages. Here replies are never queued: they spen
 budget as they go, and broadcast messages wait for what is left. A 429 `RetryAfter` means
 Telegram wants silence, so every message waits out `retry_after` before the request is
 tried again (replies included: sending during the wait only makes the wait longer).
+An emergency reply (`Priority.URGENT`) is first in line when such a pause ends.
+
+Every message the bot sends passes here, so `on_sent` sees each one's id: erasing a chat
+needs them, and Telegram offers no way to list a chat's messages.
 """
 
 import asyncio
@@ -40,9 +44,13 @@ instead of lowering the pace (with one, 29/s came out as about 27/s)."""
 class Priority(Enum):
     BULK = "bulk"
     """A broadcast message: waits for budget left over by replies."""
+    URGENT = "urgent"
+    """The emergency contact: goes before every other message waiting out a pause."""
 
 
 JSON = bool | dict[str, Any] | list[dict[str, Any]]
+SentObserver = Callable[[dict[str, Any], JSON], None]
+"""Told of each message sent: the request's parameters and Telegram's result."""
 
 
 def retry_seconds(error: RetryAfter) -> float:
@@ -54,15 +62,23 @@ def retry_seconds(error: RetryAfter) -> float:
 class OutboundLimiter(BaseRateLimiter[Priority]):
     """A token bucket of `rate` messages per second shared by replies and broadcasts."""
 
-    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        rate: float,
+        clock: Callable[[], float] = time.monotonic,
+        on_sent: SentObserver | None = None,
+    ) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.rate = rate
         self._clock = clock
+        self._on_sent = on_sent
         self._tokens = 1.0
         self._updated = clock()
         self._paused_until = 0.0
         self._bulk = asyncio.Lock()
+        self._urgent_waiting = 0
+        self._urgent_sent = asyncio.Event()
         self.pauses = 0
         """How many 429 answers were waited out (for reports and benchmarks)."""
 
@@ -84,17 +100,25 @@ class OutboundLimiter(BaseRateLimiter[Priority]):
         if endpoint not in MESSAGE_ENDPOINTS:
             return await callback(*args, **kwargs)
         for attempt in range(FLOOD_RETRIES + 1):
-            await self._wait_out_pause()
+            if rate_limit_args is Priority.URGENT:
+                await self._urgent_turn()
+            else:
+                await self._wait_out_pause()
+                await self._after_urgent()
             if rate_limit_args is Priority.BULK:
                 await self._take()
             else:
                 self._spend()
             try:
-                return await callback(*args, **kwargs)
+                result = await callback(*args, **kwargs)
             except RetryAfter as error:
                 self.pause(retry_seconds(error))
                 if attempt == FLOOD_RETRIES:
                     raise
+            else:
+                if self._on_sent is not None:
+                    self._on_sent(data, result)
+                return result
         raise AssertionError("unreachable")  # pragma: no cover
 
     def pause(self, seconds: float) -> None:
@@ -103,6 +127,23 @@ class OutboundLimiter(BaseRateLimiter[Priority]):
         until = self._clock() + seconds + RETRY_MARGIN
         self._paused_until = max(self._paused_until, until)
         log.info("Telegram asked for a pause of %.0f s; all messages wait", seconds)
+
+    async def _urgent_turn(self) -> None:
+        """Wait out a pause as one of the urgent messages that go first when it ends."""
+        self._urgent_waiting += 1
+        try:
+            await self._wait_out_pause()
+        finally:
+            self._urgent_waiting -= 1
+            if not self._urgent_waiting:
+                self._urgent_sent.set()
+
+    async def _after_urgent(self) -> None:
+        """Let urgent messages that waited out the same pause go first."""
+        while self._urgent_waiting:
+            self._urgent_sent.clear()
+            await self._urgent_sent.wait()
+            await self._wait_out_pause()
 
     async def _wait_out_pause(self) -> None:
         # a sleep, not an event: a later 429 can push the end of the pause further out

@@ -20,7 +20,7 @@ STRIPE_KEY = "sk_test_playground"
 STRIPE_WEBHOOK_SECRET = "whsec_playground"
 ADMIN_IDS = [90_001, 90_002, 90_003]
 """Simulated people marked as admins take these ids (ADMIN_IDS is fixed at start-up)."""
-EMERGENCY = "(Playground) A real deployment puts its checked emergency contacts here."
+EMERGENCY = "(Playground) A real deployment puts its checked contacts here, e.g. +1 555 0100."
 DATABASE = Path("data/playground.sqlite3")
 """Its own file: the playground never touches the production database."""
 

@@ -1,0 +1,102 @@
+"""What the bot keeps about people only in memory, bounded in size and age, never on disk.
+
+The emergency reply must not wait on the database, so the language a person chose is
+mirrored here when their stored row is read. Erasing a chat needs the ids of its recent
+messages: Telegram has no call to list them, and ids in private chats come from one counter
+per bot account, so they cannot be derived. Both forget a person on request (`/forget`,
+erasing the chat) and forget the least recently seen first when full.
+"""
+
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from typing import Any
+
+DELETABLE_SECONDS = 48 * 3600
+"""Telegram lets a bot delete a private chat's messages for 48 hours after they were sent."""
+MAX_PEOPLE = 50_000
+"""People remembered at once by each structure; the least recently seen are dropped first."""
+MAX_MESSAGES_PER_CHAT = 500
+"""Ids kept per chat: more than anyone exchanges with this bot in 48 hours."""
+
+
+class Languages:
+    """Each person's chosen language, as last read from storage."""
+
+    def __init__(self, capacity: int = MAX_PEOPLE) -> None:
+        self.capacity = capacity
+        self._chosen: OrderedDict[int, str] = OrderedDict()
+
+    def get(self, user_id: int) -> str | None:
+        return self._chosen.get(user_id)
+
+    def remember(self, user_id: int, language: str | None) -> None:
+        """Record the choice; None means the person has not chosen (or no longer has)."""
+        if language is None:
+            self._chosen.pop(user_id, None)
+            return
+        self._chosen[user_id] = language
+        self._chosen.move_to_end(user_id)
+        if len(self._chosen) > self.capacity:
+            self._chosen.popitem(last=False)
+
+    def forget(self, user_id: int) -> None:
+        self._chosen.pop(user_id, None)
+
+    def __len__(self) -> int:
+        return len(self._chosen)
+
+
+class RecentMessages:
+    """Ids of the messages of each private chat that can still be deleted."""
+
+    def __init__(
+        self,
+        capacity: int = MAX_PEOPLE,
+        per_chat: int = MAX_MESSAGES_PER_CHAT,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.capacity = capacity
+        self.per_chat = per_chat
+        self._clock = clock
+        self._chats: OrderedDict[int, deque[tuple[float, int]]] = OrderedDict()
+
+    def add(self, chat_id: int, message_id: int) -> None:
+        ids = self._chats.get(chat_id)
+        if ids is None:
+            ids = self._chats[chat_id] = deque(maxlen=self.per_chat)
+            if len(self._chats) > self.capacity:
+                self._chats.popitem(last=False)
+        else:
+            self._chats.move_to_end(chat_id)
+            self._expire(ids)
+        ids.append((self._clock(), message_id))
+
+    def record_sent(self, request: dict[str, Any], result: object) -> None:
+        """Note a message the bot sent to a private chat (an `OutboundLimiter` observer).
+
+        Private chats have positive ids, the person's own; groups and channels negative.
+        """
+        chat_id = request.get("chat_id")
+        message_id = result.get("message_id") if isinstance(result, dict) else None
+        if isinstance(chat_id, int) and chat_id > 0 and isinstance(message_id, int):
+            self.add(chat_id, message_id)
+
+    def take(self, chat_id: int) -> list[int]:
+        """The chat's deletable message ids, forgotten here as they are handed out."""
+        ids = self._chats.pop(chat_id, None)
+        if ids is None:
+            return []
+        self._expire(ids)
+        return sorted({message_id for _, message_id in ids})
+
+    def forget(self, chat_id: int) -> None:
+        self._chats.pop(chat_id, None)
+
+    def _expire(self, ids: deque[tuple[float, int]]) -> None:
+        oldest = self._clock() - DELETABLE_SECONDS
+        while ids and ids[0][0] < oldest:
+            ids.popleft()
+
+    def __len__(self) -> int:
+        return len(self._chats)
