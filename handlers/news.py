@@ -8,7 +8,6 @@ in an early group takes them before the FAQ does.
 from dataclasses import replace
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Update
-from telegram.constants import MessageLimit
 from telegram.error import BadRequest
 from telegram.ext import (
     Application,
@@ -22,7 +21,7 @@ from telegram.ext import (
 
 from handlers.admin import admins_only, audit
 from handlers.common import PRIVATE, user_texts
-from tgbot.broadcasts.compose import ComposeError, parse_post, visible_length
+from tgbot.broadcasts.compose import ComposeError, parse_post, post_limit, visible_length
 from tgbot.broadcasts.report import summary_text
 from tgbot.i18n import Texts
 from tgbot.services import services
@@ -90,7 +89,7 @@ async def add_to_draft(
     default = services(context).settings.default_language
     message = update.effective_message
     with_photo = photo is not None or draft.photo is not None
-    limit = MessageLimit.CAPTION_LENGTH if with_photo else MessageLimit.MAX_TEXT_LENGTH
+    limit = post_limit(with_photo)
     try:
         blocks = parse_post(text, entities, default, limit=limit) if text.strip() else {}
     except ComposeError as error:

@@ -2,12 +2,16 @@
 
 Every news message has a Stop news button, so leaving is one tap. After it, the person may
 give a reason with one more tap; only a count per reason is kept, never who gave it.
+
+A subscriber may choose discreet news (/discreet, or the button under the confirmation): news
+that comes without a sound and starts with a neutral line, for someone whose phone others see.
 """
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from handlers.common import PRIVATE, callback, is_subscribed, user_texts
+from handlers.common import PRIVATE, callback, is_subscribed, user_state, user_texts
 from tgbot.i18n import Texts
 from tgbot.services import services
 
@@ -39,15 +43,29 @@ def news_offer(
     return InlineKeyboardMarkup([[button]])
 
 
+def discreet_state(t: Texts, discreet: bool) -> tuple[str, InlineKeyboardMarkup]:
+    """The line saying whether news comes discreetly, and the button that switches it."""
+    if discreet:
+        line, label, target = t("discreet.state_on"), t("discreet.turn_off_button"), "off"
+    else:
+        line, label, target = t("discreet.state_off"), t("discreet.turn_on_button"), "on"
+    button = InlineKeyboardButton(label, callback_data=callback("discreet", target))
+    return line, InlineKeyboardMarkup([[button]])
+
+
 async def set_subscription(
     update: Update, context: ContextTypes.DEFAULT_TYPE, subscribed: bool
 ) -> None:
     user = update.effective_user
     t = await user_texts(user, context)
-    changed = await services(context).storage.users.set_subscribed(user.id, t.language, subscribed)
+    users = services(context).storage.users
+    changed = await users.set_subscribed(user.id, t.language, subscribed)
     message = update.effective_message
     if subscribed:
-        await message.reply_text(t("subscribe.done" if changed else "subscribe.already"))
+        record = await users.get(user.id)
+        line, markup = discreet_state(t, record.discreet)
+        done = t("subscribe.done" if changed else "subscribe.already")
+        await message.reply_text(f"{done}\n\n{line}", reply_markup=markup)
     elif not changed:
         await message.reply_text(t("unsubscribe.already"))
     else:
@@ -81,6 +99,40 @@ async def subscription_button(update: Update, context: ContextTypes.DEFAULT_TYPE
     await set_subscription(update, context, subscribed=query.data == callback("sub", "on"))
 
 
+async def discreet(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Turn discreet news on or off, and say which it is now."""
+    user = update.effective_user
+    t, record = await user_state(user, context)
+    message = update.effective_message
+    if record is None or not record.subscribed:
+        await message.reply_text(t("discreet.not_subscribed"))
+        return
+    wanted = not record.discreet
+    await services(context).storage.users.set_discreet(user.id, wanted)
+    line, markup = discreet_state(t, wanted)
+    await message.reply_text(line, reply_markup=markup)
+
+
+async def discreet_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Discreet news on or off from a confirmation's button; its state line is replaced."""
+    query = update.callback_query
+    t = await user_texts(update.effective_user, context)
+    wanted = query.data == callback("discreet", "on")
+    if not await services(context).storage.users.set_discreet(update.effective_user.id, wanted):
+        await query.answer(t("discreet.not_subscribed"))
+        return
+    await query.answer()
+    line, markup = discreet_state(t, wanted)
+    before = query.message.text_html.rpartition("\n\n")[0]  # the state line is the last one
+    try:
+        await query.edit_message_text(
+            f"{before}\n\n{line}" if before else line, reply_markup=markup
+        )
+    except BadRequest as error:  # a second tap on the same button before the first edit
+        if "not modified" not in error.message:
+            raise
+
+
 async def reason_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Count the reason once, then thank and remove the buttons."""
     query = update.callback_query
@@ -96,7 +148,9 @@ async def reason_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 def register(application: Application) -> None:
     application.add_handler(CommandHandler("subscribe", subscribe, filters=PRIVATE))
     application.add_handler(CommandHandler("unsubscribe", unsubscribe, filters=PRIVATE))
+    application.add_handler(CommandHandler("discreet", discreet, filters=PRIVATE))
     application.add_handler(CallbackQueryHandler(subscription_button, pattern=r"^sub:(on|off)$"))
+    application.add_handler(CallbackQueryHandler(discreet_button, pattern=r"^discreet:(on|off)$"))
     application.add_handler(
         CallbackQueryHandler(reason_button, pattern=rf"^unsub:({'|'.join(REASONS)})$")
     )

@@ -134,8 +134,8 @@ async def test_confirm_snapshots_subscribed_unblocked_users_with_their_language(
     await storage.broadcasts.add_to_draft(draft_id, HTML, "photo-1")
     assert await storage.broadcasts.confirm(draft_id, "en") == 2
     assert await storage.broadcasts.pending(draft_id, 0, 10) == [
-        Delivery(1, "en"),
-        Delivery(2, "ru"),
+        Delivery(1, "en", discreet=False),
+        Delivery(2, "ru", discreet=True),  # on by default for Russian subscribers
     ]
     assert await storage.broadcasts.draft(ADMIN) is None
     summary = await storage.broadcasts.summary(draft_id)
@@ -196,11 +196,15 @@ async def test_pending_pages_by_user_id(storage):
     await subscribe(storage, (50, "en"), (30, "ru"), (90, "de"), (10, "en"), (70, "fr"))
     broadcast_id = await start(storage)
     store = storage.broadcasts
-    assert await store.pending(broadcast_id, 0, 2) == [Delivery(10, "en"), Delivery(30, "ru")]
-    assert await store.pending(broadcast_id, 30, 2) == [Delivery(50, "en"), Delivery(70, "fr")]
-    assert await store.pending(broadcast_id, 70, 2) == [Delivery(90, "de")]
+    en10, ru30, en50, fr70, de90 = (
+        Delivery(10, "en", False), Delivery(30, "ru", True), Delivery(50, "en", False),
+        Delivery(70, "fr", False), Delivery(90, "de", False),
+    )  # fmt: skip
+    assert await store.pending(broadcast_id, 0, 2) == [en10, ru30]
+    assert await store.pending(broadcast_id, 30, 2) == [en50, fr70]
+    assert await store.pending(broadcast_id, 70, 2) == [de90]
     assert await store.pending(broadcast_id, 90, 2) == []
-    assert await store.pending(broadcast_id, 29, 1) == [Delivery(30, "ru")]
+    assert await store.pending(broadcast_id, 29, 1) == [ru30]
     assert await store.claim(broadcast_id, 50)
     assert await pending_ids(storage, broadcast_id) == [10, 30, 70, 90]
     assert await store.pending(broadcast_id + 1, 0, 10) == []

@@ -227,7 +227,8 @@ async def test_pay_webhook_thanks_once_and_progress_shows_it(giving):
     assert len([m for m in giving.api.sent_messages(DONOR) if "Thank you" in m.text]) == 1
 
     giving.api.press_button(user, thanks, "sub:on")
-    assert (await giving.api.wait_for_message(DONOR)).text == plain("en", "subscribe.done")
+    confirmation = await giving.api.wait_for_message(DONOR)
+    assert confirmation.text.startswith(plain("en", "subscribe.done"))
 
 
 def visible_start(language: str, key: str, amount: Money) -> str:

@@ -17,7 +17,7 @@ import pytest
 
 from handlers.donations import DEFAULT_CURRENCY, refusal
 from tests.conftest import ADMIN_ID
-from tests.test_broadcasts import draft, finished, is_news, news_to, send
+from tests.test_broadcasts import discreetly, draft, finished, is_news, news_to, send
 from tests.test_conversation import plain, say, visible
 from tests.test_donations import giving_bot
 from tgbot.i18n import texts
@@ -110,7 +110,7 @@ async def test_hostile_first_names_change_nothing(bot, intact):
         user_id = 200 + offset
         user = bot.api.make_user(user_id, language_code="ru", first_name=name, last_name=name)
         assert (await say(bot, user, "/start")).text == plain("ru", "start.greeting")
-        assert (await say(bot, user, "/subscribe")).text == plain("ru", "subscribe.done")
+        assert (await say(bot, user, "/subscribe")).text.startswith(plain("ru", "subscribe.done"))
         await say(bot, user, "/language es")
         assert await say(bot, user, "¿cuánto cuesta salvar a una persona?")
         record = await bot.storage.users.get(user_id)
@@ -166,7 +166,7 @@ async def test_a_post_is_stored_escaped_and_shown_to_subscribers_verbatim(bot, i
     assert previews == [english, russian]
     await finished(bot, await send(bot, summary))
     assert [m.text for m in news_to(bot.api, 301)] == [english]
-    assert [m.text for m in news_to(bot.api, 302)] == [russian]
+    assert [m.text for m in news_to(bot.api, 302)] == [discreetly("ru", russian)]
     assert [m.text for m in news_to(bot.api, 303)] == [english]  # the default language's
     (shown,) = news_to(bot.api, 301)
     assert [(e["type"], e["offset"], e["length"]) for e in shown.entities] == [

@@ -131,3 +131,51 @@ async def test_hostile_text_is_stored_as_data(storage):
     assert await storage.users.get(12) is None
     await storage.users.choose_language(13, "en")
     assert (await storage.users.get(13)).language == "en"
+
+
+async def test_discreet_news_is_on_for_russian_subscribers_until_they_choose(storage):
+    users = storage.users
+    await users.set_subscribed(20, "ru", True)
+    await users.set_subscribed(21, "en", True)
+    assert [(await users.get(n)).discreet for n in (20, 21)] == [True, False]
+    assert await users.set_discreet(20, False)
+    assert await users.set_discreet(21, True)
+    assert [(await users.get(n)).discreet for n in (20, 21)] == [False, True]
+    assert await users.set_discreet(22, True) is False  # not subscribed: nothing stored
+    assert await users.get(22) is None
+
+
+async def test_a_discreet_choice_is_kept_with_the_row_and_goes_with_it(storage):
+    users = storage.users
+    await users.choose_language(23, "ru")
+    await users.set_subscribed(23, "ru", True)
+    await users.set_discreet(23, False)
+    await users.set_subscribed(23, "ru", False)  # the row stays for the language choice
+    await users.set_subscribed(23, "ru", True)
+    assert (await users.get(23)).discreet is False
+    await users.set_subscribed(24, "en", True)
+    await users.set_discreet(24, True)
+    await users.set_subscribed(24, "en", False)  # the row goes, and the choice with it
+    await users.set_subscribed(24, "en", True)
+    assert (await users.get(24)).discreet is False
+    await users.set_discreet(24, True)
+    assert await storage.forget(24)
+    await users.set_subscribed(24, "en", True)
+    assert (await users.get(24)).discreet is False
+
+
+async def test_upgrading_turns_discreet_news_on_for_russian_subscribers(tmp_path):
+    path = tmp_path / "v3.sqlite3"
+    build_at_version(path, 3)
+    with sqlite3.connect(path) as conn:
+        conn.executemany(
+            "INSERT INTO users (user_id, language, subscribed_at, created_at, updated_at)"
+            " VALUES (?, ?, ?, 0, 0)",
+            [(1, "ru", 0), (2, "en", 0), (3, "ru", None)],
+        )
+    storage = await Storage.open(path)
+    try:
+        rows = await storage.database.fetch_all("SELECT user_id, discreet FROM users")
+        assert [tuple(row) for row in rows] == [(1, 1), (2, 0), (3, None)]
+    finally:
+        await storage.close()

@@ -2,7 +2,8 @@
 
 Admins format posts in their Telegram client (bold, italic, links), which arrives as message
 entities, not markup. Each block keeps the entities inside it, cut at the block's edges, and
-becomes Telegram HTML, so recipients see the formatting the admin wrote.
+becomes Telegram HTML, so recipients see the formatting the admin wrote. A subscriber who chose
+discreet news gets it behind a neutral first line, so a block leaves room for that line.
 """
 
 import html
@@ -15,6 +16,7 @@ from enum import StrEnum
 from telegram import Chat, Message, MessageEntity
 from telegram.constants import MessageLimit
 
+from tgbot.i18n import Texts, texts
 from tgbot.settings import LANGUAGES
 
 _TAG = re.compile(r"^[^\S\n]*\[([A-Za-z]{2})\][^\S\n]*", re.MULTILINE)
@@ -134,3 +136,18 @@ def _html(text: str, entities: list[MessageEntity]) -> str:
 def visible_length(telegram_html: str) -> int:
     """How long a text of ours is once Telegram has parsed its HTML (for the caption limit)."""
     return utf16_length(html.unescape(_TAGS_ONLY.sub("", telegram_html)))
+
+
+def discreet_prefix(t: Texts) -> str:
+    """What discreet news starts with: a neutral line that reveals nothing, then a blank line."""
+    return f"{t('discreet.first_line')}\n\n"
+
+
+def post_limit(with_photo: bool) -> int:
+    """The longest block a post may have: Telegram's limit less the longest discreet prefix.
+
+    A language without a block gets the default language's, so every block leaves room for
+    every language's prefix.
+    """
+    limit = MessageLimit.CAPTION_LENGTH if with_photo else MessageLimit.MAX_TEXT_LENGTH
+    return limit - max(visible_length(discreet_prefix(texts(code))) for code in LANGUAGES)

@@ -15,6 +15,7 @@ import random
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
+from tgbot.broadcasts.compose import discreet_prefix
 from tgbot.broadcasts.limiter import Priority
 from tgbot.broadcasts.report import report_text
 from tgbot.i18n import Texts, texts
@@ -93,19 +94,28 @@ class Broadcaster:
         broadcast: Broadcast,
         language: str,
         priority: Priority | None = None,
+        *,
+        discreet: bool = False,
     ) -> None:
-        """Send one copy as `language`'s subscribers see it; the admin's preview uses it too."""
+        """Send one copy as `language`'s subscribers see it; the admin's preview uses it too.
+
+        A `discreet` copy comes without a sound and starts with a neutral line, so that the
+        first line of its notification reveals nothing about the appeal.
+        """
         t = texts(language)
         text = self.news_text(broadcast, t)
+        if discreet:
+            text = discreet_prefix(t) + text
         if broadcast.photo:
             await bot.send_photo(
                 chat_id, broadcast.photo, caption=text, reply_markup=stop_button(t),
-                rate_limit_args=priority,
+                disable_notification=discreet, rate_limit_args=priority,
             )  # fmt: skip
         else:
             await bot.send_message(
-                chat_id, text, reply_markup=stop_button(t), rate_limit_args=priority
-            )
+                chat_id, text, reply_markup=stop_button(t), disable_notification=discreet,
+                rate_limit_args=priority,
+            )  # fmt: skip
 
     def wake(self) -> None:
         self._wake.set()
@@ -221,8 +231,9 @@ class Broadcaster:
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 await self.send_copy(
-                    self._bot, delivery.user_id, broadcast, delivery.language, Priority.BULK
-                )
+                    self._bot, delivery.user_id, broadcast, delivery.language, Priority.BULK,
+                    discreet=delivery.discreet,
+                )  # fmt: skip
                 return Outcome.SENT, None
             except Forbidden:
                 return Outcome.BLOCKED, None

@@ -53,6 +53,8 @@ class Broadcast:
 class Delivery:
     user_id: int
     language: str
+    discreet: bool
+    """The subscriber wants news silent, behind a neutral first line (read when paged)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,13 +267,18 @@ class BroadcastStore:
         )
 
     async def pending(self, broadcast_id: int, after_user: int, limit: int) -> list[Delivery]:
-        """A page of pending deliveries, by user id (keyset paging keeps memory flat)."""
+        """A page of pending deliveries, by user id (keyset paging keeps memory flat).
+
+        Each comes with the subscriber's discreet news setting as it is now.
+        """
         rows = await self._db.fetch_all(
-            "SELECT user_id, language FROM deliveries WHERE broadcast_id = ?"
-            " AND status = 'pending' AND user_id > ? ORDER BY user_id LIMIT ?",
+            "SELECT d.user_id, d.language, coalesce(u.discreet, 0) AS discreet"
+            " FROM deliveries d LEFT JOIN users u ON u.user_id = d.user_id"
+            " WHERE d.broadcast_id = ? AND d.status = 'pending' AND d.user_id > ?"
+            " ORDER BY d.user_id LIMIT ?",
             (broadcast_id, after_user, limit),
         )
-        return [Delivery(row["user_id"], row["language"]) for row in rows]
+        return [Delivery(row["user_id"], row["language"], bool(row["discreet"])) for row in rows]
 
     async def claim(self, broadcast_id: int, user_id: int) -> bool:
         """Mark a delivery in flight; False if it was cancelled or forgotten meanwhile."""

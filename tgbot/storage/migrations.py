@@ -178,6 +178,14 @@ MIGRATIONS: tuple[str, ...] = (
         at       INTEGER NOT NULL
     ) STRICT;
     """,
+    # 4: discreet news: sent without a sound, behind a neutral first line. Set when a person
+    # subscribes (on for Russian, the language of those most at risk) unless they chose
+    # already; NULL for someone who never subscribed.
+    """
+    ALTER TABLE users ADD COLUMN discreet INTEGER CHECK (discreet IN (0, 1));
+
+    UPDATE users SET discreet = (language = 'ru') WHERE subscribed_at IS NOT NULL;
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -17,6 +17,8 @@ class UserRecord:
     subscribed: bool
     blocked: bool
     """Telegram refused a message to them (403); no news until they write again."""
+    discreet: bool
+    """News comes silently, behind a neutral first line; always set while subscribed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +31,10 @@ class SubscriberStats:
     """Subscriptions started and ended in the period asked for."""
     reasons: dict[str, int]
     """Reasons given for unsubscribing, all time."""
+
+
+DISCREET_BY_DEFAULT = frozenset({"ru"})
+"""Languages whose subscribers get discreet news unless they turn it off."""
 
 
 def _now() -> int:
@@ -45,8 +51,8 @@ class UserStore:
 
     async def get(self, user_id: int) -> UserRecord | None:
         row = await self._db.fetch_one(
-            "SELECT user_id, language, language_chosen, subscribed_at, blocked_at FROM users"
-            " WHERE user_id = ?",
+            "SELECT user_id, language, language_chosen, subscribed_at, blocked_at, discreet"
+            " FROM users WHERE user_id = ?",
             (user_id,),
         )
         if row is None:
@@ -57,6 +63,7 @@ class UserStore:
             language_chosen=bool(row["language_chosen"]),
             subscribed=row["subscribed_at"] is not None,
             blocked=row["blocked_at"] is not None,
+            discreet=bool(row["discreet"]),
         )
 
     async def choose_language(self, user_id: int, language: str) -> None:
@@ -81,16 +88,22 @@ class UserStore:
             )
 
     async def set_subscribed(self, user_id: int, language: str, subscribed: bool) -> bool:
-        """Subscribe or unsubscribe; returns False when the state was already that."""
+        """Subscribe or unsubscribe; returns False when the state was already that.
+
+        Subscribing in a language of `DISCREET_BY_DEFAULT` turns discreet news on, unless the
+        person chose before (and kept their row).
+        """
         now = _now()
         async with self._db.transaction() as conn:
             if subscribed:
                 cursor = await conn.execute(
-                    "INSERT INTO users (user_id, language, subscribed_at, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?)"
+                    "INSERT INTO users"
+                    " (user_id, language, subscribed_at, discreet, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)"
                     " ON CONFLICT (user_id) DO UPDATE SET subscribed_at = excluded.subscribed_at,"
+                    " discreet = coalesce(users.discreet, excluded.discreet),"
                     " updated_at = excluded.updated_at WHERE users.subscribed_at IS NULL",
-                    (user_id, language, now, now, now),
+                    (user_id, language, now, language in DISCREET_BY_DEFAULT, now, now),
                 )
             else:
                 # A row kept only for the subscription has no reason to exist after it.
@@ -120,6 +133,16 @@ class UserStore:
                 (_day(now), int(subscribed), int(not subscribed)),
             )
             return True
+
+    async def set_discreet(self, user_id: int, discreet: bool) -> bool:
+        """Turn discreet news on or off for a subscriber; False if they are not subscribed."""
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE users SET discreet = ?, updated_at = ?"
+                " WHERE user_id = ? AND subscribed_at IS NOT NULL",
+                (discreet, _now(), user_id),
+            )
+            return cursor.rowcount > 0
 
     async def count_reason(self, reason: str) -> None:
         """Count a reason for unsubscribing; who gave it is not stored."""
