@@ -24,15 +24,16 @@ COMMANDS = (
     "progress",
     "subscribe",
     "unsubscribe",
+    "discreet",
     "share",
     "language",
     "privacy",
     "forget",
+    "erase",
 )
 
 
 unknown_command = replies_with("error.unknown_command")
-unsupported_message = replies_with("error.unsupported")  # stickers, photos, voice, ...
 
 
 async def group_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -66,7 +67,4 @@ def register(application: Application) -> None:
     application.add_handler(TypeHandler(Update, button_without_message), group=-1)
     application.add_handler(CommandHandler(COMMANDS, group_command, filters=GROUPS))
     application.add_handler(MessageHandler(PRIVATE & filters.COMMAND, unknown_command))
-    application.add_handler(
-        MessageHandler(PRIVATE & ~filters.TEXT & ~filters.StatusUpdate.ALL, unsupported_message)
-    )
     application.add_handler(CallbackQueryHandler(stale_button))

@@ -138,9 +138,12 @@ def stripe_settings(stripe_fake: FakeStripe) -> dict[str, str]:
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
-    """Report FAQ accuracy per language, as measured by tests/test_faq.py."""
+    """Report FAQ accuracy and the danger check's figures per language."""
     from tests.test_faq import ACCURACY
+    from tests.test_safety_cases import report_lines
 
+    for line in report_lines():
+        terminalreporter.write_line(line)
     if ACCURACY:
         figures = ", ".join(f"{lang} {share:.0%}" for lang, share in sorted(ACCURACY.items()))
         terminalreporter.write_line(f"FAQ accuracy on tests/faq_cases: {figures}")

@@ -25,6 +25,7 @@ SAMPLE = {
     "code": "xx <b>&",
     "available": "English (en), Русский (ru)",
     "link": "https://t.me/AppealBot",
+    "contact": "Hotline +1 555 0100 & help@example.org",
     "count": 5,
     "currency": "EUR",
     "amount": Money(2550, "eur"),

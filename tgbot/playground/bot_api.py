@@ -257,12 +257,19 @@ class Call:
         return self.response.get("description")
 
 
+DELETABLE_SECONDS = 48 * 3600
+"""A bot may delete a private chat's messages while they are under 48 hours old."""
+PER_CHAT_IDS = frozenset({"supergroup", "channel"})
+"""Chat types whose message ids are numbered per chat."""
+
+
 @dataclass(frozen=True)
 class SentMessage:
     """A message the bot sent or edited (see :data:`MESSAGE_METHODS`).
 
     ``text`` is the plain text (caption for media) after entity parsing, ``html`` the raw
     ``text``/``caption`` parameter, ``message`` a snapshot of the Message dict returned.
+    ``silent`` is the ``disable_notification`` parameter: no sound on the recipient's phone.
     """
 
     method: str
@@ -271,6 +278,7 @@ class SentMessage:
     html: str | None
     parse_mode: str | None
     reply_markup: JSONDict | None
+    silent: bool
     message: JSONDict
 
     @property
@@ -920,7 +928,9 @@ class FakeBotAPI:
         self._query_ids = itertools.count(1)
         self._file_ids = itertools.count(1)
         self._allowed_updates: list[str] | None = None
-        self._message_ids: dict[int, int] = {}
+        self._message_ids: dict[int | None, int] = {}
+        """Last id given, per supergroup or channel; under None, for the bot's account."""
+        self._last_message: dict[int, int] = {}
         self._messages: dict[tuple[int, int], JSONDict] = {}
         self._sent: list[SentMessage] = []
         self._taken_messages = _Consumption()
@@ -1201,7 +1211,7 @@ class FakeBotAPI:
         message.setdefault("date", int(time.time()))
         if kind.startswith("edited_"):
             message.setdefault("edit_date", int(time.time()))
-            message.setdefault("message_id", self._message_ids.get(chat["id"], 1))
+            message.setdefault("message_id", self._last_message.get(chat["id"], 1))
         else:
             message.setdefault("message_id", self._next_message_id(chat["id"]))
         self._messages[(chat["id"], message["message_id"])] = copy.deepcopy(message)
@@ -1556,6 +1566,7 @@ class FakeBotAPI:
                 html=html if isinstance(html, str) else None,
                 parse_mode=params.get("parse_mode") or None,
                 reply_markup=markup if isinstance(markup, dict) else None,
+                silent=params.get("disable_notification") is True,
                 message=message,
             )
         )
@@ -1605,8 +1616,12 @@ class FakeBotAPI:
         return {key: self.bot_user[key] for key in keys}
 
     def _next_message_id(self, chat_id: int) -> int:
-        self._message_ids[chat_id] = self._message_ids.get(chat_id, 0) + 1
-        return self._message_ids[chat_id]
+        """Telegram numbers messages per chat in supergroups and channels, but from one
+        counter per bot account in private chats and basic groups."""
+        counter = chat_id if self.chats.get(chat_id, {}).get("type") in PER_CHAT_IDS else None
+        self._message_ids[counter] = self._message_ids.get(counter, 0) + 1
+        self._last_message[chat_id] = self._message_ids[counter]
+        return self._message_ids[counter]
 
     def _lookup_chat(self, chat_id: Any) -> JSONDict | None:
         if isinstance(chat_id, int) and not isinstance(chat_id, bool):
@@ -1990,8 +2005,11 @@ class FakeBotAPI:
         ids = params.json("message_ids")
         if not isinstance(ids, list) or not 1 <= len(ids) <= 100:
             raise bad_request("message_ids must be an array of 1-100 message identifiers")
-        for message_id in ids:
-            self._messages.pop((chat["id"], message_id), None)
+        oldest = time.time() - DELETABLE_SECONDS
+        for message_id in ids:  # ids that cannot be deleted are skipped, as on Telegram
+            message = self._messages.get((chat["id"], message_id))
+            if message is not None and message.get("date", 0) >= oldest:
+                del self._messages[(chat["id"], message_id)]
         return True
 
     # -- queries -----------------------------------------------------------------------------
