@@ -15,7 +15,7 @@ from functools import cache
 
 from tgbot.i18n import load_toml
 from tgbot.settings import LANGUAGES
-from tgbot.textmatch import Vocabulary, stem, stems, words
+from tgbot.textmatch import Vocabulary, learn, stem, stems, words
 
 MIN_SCORE = 0.35
 """Below this the question gets the fallback with the topic buttons (tuned on tests/faq_cases)."""
@@ -50,6 +50,7 @@ class KnowledgeBase:
         data = load_toml(language, "faq")
         self.language = language
         questions = [q for topic in data["topics"].values() for q in topic["questions"]]
+        learn([*questions, *data["stopwords"]], language)
         # A word sharing no letter with the examples is unknown whatever its stem: not stemmed.
         self.letters = frozenset("".join(words(" ".join(questions))))
         self.stopwords = frozenset(s for word in data["stopwords"] for s in stems(word, language))

@@ -1,17 +1,20 @@
 """Turning free text into comparable word stems, per language.
 
-Shared by the FAQ matcher and the safety check. Text is normalized (Unicode NFKC, case-folded,
-invisible and control characters dropped, `ё` read as `е`), split into words, and each word is
-reduced to a stem: Russian words are first lemmatized with pymorphy3, which handles the heavy
-inflection (`убьют` and `убить` share a lemma), then every language goes through its Snowball
-stemmer. `Vocabulary` adds tolerance for typos and for stems of the same root that the stemmer
+Used by the FAQ matcher (and `normalize` by the danger check). Text is normalized (Unicode
+NFKC, case-folded, invisible and control characters dropped, `ё` read as `е`), split into
+words, and each word is reduced to a stem: Russian words are first lemmatized with pymorphy3,
+which handles the heavy inflection (`убьют` and `убить` share a lemma), then every language
+goes through its Snowball stemmer. `Vocabulary` adds tolerance for typos and for stems of the same root that the stemmer
 left apart (`эвакуац` / `эвакуирова`).
+
+Only the knowledge base's own words are cached (`learn`): a cache keyed by what people write
+would keep their words in memory long after the answer.
 """
 
 import re
 import unicodedata
 from collections.abc import Iterable
-from functools import cache, lru_cache
+from functools import cache
 
 import pymorphy3
 import snowballstemmer
@@ -55,27 +58,31 @@ def _stemmer(language: str) -> snowballstemmer.stemmer:
     return snowballstemmer.stemmer(SNOWBALL_NAMES[language])
 
 
-IMPERATIVE = "!"
-"""Prefix of a Russian imperative's stem: «спасите» (save!) must not match «спасти» (to save)."""
+_KNOWN_STEMS: dict[tuple[str, str], str] = {}
+"""Stems of the knowledge bases' own words, by (word, language)."""
 
 
-@lru_cache(maxsize=65536)
-def stem(word: str, language: str, mood: bool = False) -> str:
-    """The stem of one normalized word in `language`.
+def stem(word: str, language: str) -> str:
+    """The stem of one normalized word in `language`."""
+    known = _KNOWN_STEMS.get((word, language))
+    return known if known is not None else _stem(word, language)
 
-    With `mood`, Russian imperatives keep a stem of their own instead of sharing the
-    infinitive's lemma: a cry for help is told apart from a question about helping.
-    """
+
+def _stem(word: str, language: str) -> str:
     if language == "ru" and _CYRILLIC.fullmatch(word):
-        parse = _morph().parse(word)[0]
-        if mood and "impr" in parse.tag:
-            return IMPERATIVE + _stemmer(language).stemWord(word)
-        word = parse.normal_form.replace("ё", "е")
+        word = _morph().parse(word)[0].normal_form.replace("ё", "е")
     return _stemmer(language).stemWord(word)
 
 
-def stems(text: str, language: str, *, mood: bool = False) -> list[str]:
-    return [stem(word, language, mood) for word in words(text)]
+def learn(texts: Iterable[str], language: str) -> None:
+    """Cache the stems of a knowledge base's words: they come up in questions again and again."""
+    for text in texts:
+        for word in words(text):
+            _KNOWN_STEMS[(word, language)] = _stem(word, language)
+
+
+def stems(text: str, language: str) -> list[str]:
+    return [stem(word, language) for word in words(text)]
 
 
 class Vocabulary:
@@ -95,12 +102,11 @@ class Vocabulary:
         for term in self._choices:
             if len(term) >= _MIN_FUZZY_LENGTH:
                 self._by_prefix.setdefault(term[:_MIN_SHARED_PREFIX], []).append(term)
-        self.resolve = lru_cache(maxsize=16384)(self._resolve)
 
     def __contains__(self, term: str) -> bool:
         return term in self.terms
 
-    def _resolve(self, term: str) -> str:
+    def resolve(self, term: str) -> str:
         if term in self.terms or len(term) < _MIN_FUZZY_LENGTH:
             return term
         return self._same_root(term) or self._typo_of(term) or term
