@@ -460,11 +460,11 @@ async def start_monthly(giving, user, amount: int = 1000) -> dict:
     """Ask for a monthly gift through the buttons and return its Checkout Session."""
     offer = await say(giving, user, "/donate")  # in US dollars for an English client
     giving.api.press_button(user, offer, "don:show:month:usd")
-    monthly = await giving.api.wait_for_message(DONOR)
+    monthly = await giving.api.wait_for_message(user["id"])
     giving.api.press_button(user, monthly, "don:show:month:eur")
-    monthly = await giving.api.wait_for_message(DONOR)
+    monthly = await giving.api.wait_for_message(user["id"])
     giving.api.press_button(user, monthly, f"don:pay:month:eur:{amount}")
-    link = await giving.api.wait_for_message(DONOR)
+    link = await giving.api.wait_for_message(user["id"])
     assert link.text == plain("en", "donate.link_monthly", amount=Money(amount, "eur"))
     return only_session(giving)
 

@@ -71,7 +71,10 @@ def stem(word: str, language: str) -> str:
 def _stem(word: str, language: str) -> str:
     if language == "ru" and _CYRILLIC.fullmatch(word):
         word = _morph().parse(word)[0].normal_form.replace("ё", "е")
-    return _stemmer(language).stemWord(word)
+    stemmer = _stemmer(language)
+    found = stemmer.stemWord(word)
+    stemmer.set_current("")  # a Snowball stemmer keeps the last word it was given
+    return found
 
 
 def learn(texts: Iterable[str], language: str) -> None:
