@@ -35,9 +35,7 @@ async def test_a_flood_gets_one_warning_and_others_are_answered(bot):
         api.send_message(flooder, f"/help {number}")
     other = api.make_user(71, language_code="en")
     assert (await say(bot, other, "/start")).text == plain("en", "start.greeting")
-    warning = await api.wait_for_message(
-        70, predicate=lambda m: m.text == SLOW_DOWN, timeout=10
-    )
+    warning = await api.wait_for_message(70, predicate=lambda m: m.text == SLOW_DOWN, timeout=10)
     assert warning is not None
     await api.wait_for_call("getUpdates", predicate=lambda call: call.ok and not call.result)
     replies = api.sent_messages(70)
