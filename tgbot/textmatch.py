@@ -4,8 +4,8 @@ Used by the FAQ matcher (and `normalize` by the danger check). Text is normalize
 NFKC, case-folded, invisible and control characters dropped, `ё` read as `е`), split into
 words, and each word is reduced to a stem: Russian words are first lemmatized with pymorphy3,
 which handles the heavy inflection (`убьют` and `убить` share a lemma), then every language
-goes through its Snowball stemmer. `Vocabulary` adds tolerance for typos and for stems of the same root that the stemmer
-left apart (`эвакуац` / `эвакуирова`).
+goes through its Snowball stemmer. `Vocabulary` adds tolerance for typos and for stems of the
+same root that the stemmer left apart (`эвакуац` / `эвакуирова`).
 
 Only the knowledge base's own words are cached (`learn`): a cache keyed by what people write
 would keep their words in memory long after the answer.
