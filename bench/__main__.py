@@ -32,6 +32,7 @@ in each run are.
 #: name, module, arguments, arguments with --quick
 SUITE = (
     ("faq", "bench.faq", [], ["--repeat", "5"]),
+    ("safety", "bench.safety", [], ["--repeat", "5"]),
     ("startup", "bench.startup", [], []),
     ("updates", "bench.updates", [], ["--updates", "1000", "--paced", "300"]),
     ("broadcast", "bench.broadcast", [], ["--subscribers", "200"]),

@@ -9,8 +9,8 @@ must match nothing), asked in its own language; a question is right when the top
 Figures: building the knowledge bases (`Faq()`, what `default_faq()` does once per process);
 one pass over the set right after (the stem and typo caches see each question for the first
 time, as for a new message); then `--repeat` passes (cached); per-call latency p50/p99 and
-answers/s; accuracy per language. The danger check (`default_safety_check().is_danger`), which
-the bot runs on every text before the FAQ, is timed the same way. Baseline in the same run: a
+answers/s; accuracy per language (the danger check, which runs before the FAQ on every
+text, has its own benchmark: bench/safety.py). Baseline in the same run: a
 trivial matcher over the same knowledge bases (`str.lower()`, then the share of an example
 question's words of 4+ letters found as substrings of the question; best example wins if at
 least half its words are found).
@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from bench.common import REPO, percentile
 from tgbot.faq import Faq
 from tgbot.i18n import load_toml
-from tgbot.safety import default_safety_check
 from tgbot.settings import LANGUAGES
 
 CASES = REPO / "tests" / "faq_cases"
@@ -127,10 +126,6 @@ def main() -> None:
     print(f"bot FAQ: knowledge bases built in {built * 1000:.0f} ms")
     print(f"bot FAQ: first pass {first.describe()}; {args.repeat} more passes {warm.describe()}")
     print(f"bot FAQ: accuracy {describe_accuracy(accuracy(topic, cases))}")
-
-    safety = default_safety_check()
-    checked = timed(lambda text, _: safety.is_danger(text), cases, args.repeat)
-    print(f"danger check on the same texts: {checked.describe()}")
 
     started = time.perf_counter()
     trivial = TrivialMatcher()

@@ -3,7 +3,7 @@
 Each language's lexicon (`locales/<lang>/safety.toml`) sorts words into concepts: a threat
 (`kill*`), the writer (`me`, `my`), an agent (`father`, `police`), a call for help, and so on.
 A pattern is a word (`me`), a prefix (`kill*`), or words that must follow each other with at
-most one word between them (`help me`, `au secours`). Every language's lexicon is applied to
+most two words between them (`help me`, `au secours`). Every language's lexicon is applied to
 every message, since a frightened person writes in the language they think in; Latin-letter
 words are also read as transliterated Russian («menya ub'yut»).
 
@@ -29,7 +29,12 @@ from tgbot.textmatch import normalize
 WINDOW = 24
 """Concepts count together when they fall within this many words of each other."""
 MAX_PREFIX = 14
-MAX_GAP = 1
+MIN_TYPO_LENGTH = 7
+"""Shorter words are not forgiven a typo: too many ordinary words are one letter away."""
+TYPO_CONCEPTS = frozenset({"threat", "beat", "suicide", "die"})
+"""Concepts whose words are forgiven a typo: the words of harm itself. Others are too close
+to ordinary words of another language ("médico" / "méxico", "erpress" / "empresa")."""
+MAX_GAP = 2
 """Words allowed between the parts of a multi-word pattern."""
 
 
@@ -48,7 +53,10 @@ def _rules(*groups: str) -> tuple[Rule, ...]:
     return tuple(frozenset(group.split()) for group in groups)
 
 
-ACTS = "threat detain beat blackmail suicide die danger exorcism hide nohome".split()
+ACTS = (
+    *("threat", "detain", "beat", "blackmail", "suicide"),
+    *("die", "danger", "exorcism", "hide", "nohome"),
+)
 """Concepts that, said of the writer or someone close to them, are danger in themselves."""
 CLEAR_RULES = (
     *_rules(*(f"{act} me" for act in ACTS)),
@@ -73,33 +81,40 @@ CLEAR_RULES = (
         "cry lookfor",
         "cry danger",
         "return agent force",
-        "marry force",
         "die return",
         "die nohome",
     ),
 )
-POSSIBLE_RULES = _rules(
-    "cry",
-    "fear me",
-    "outed me",
-    "flee me",
-    "lookfor me",
-    "marry me",
-    "treat me",
-    "return me",
+POSSIBLE_RULES = _rules("cry", "outed me", "marry me")
+"""Possible danger whatever else the message says."""
+WEAK_RULES = _rules("fear me", "flee me", "lookfor me", "treat me", "return me")
+"""Possible danger unless the message is about donations or people in general ("I'm
+afraid my payment failed", "how do people flee?")."""
+GENERAL_RULES = _rules(
     "danger",
-    "suicide",
+    "outed agent",
+    "lookfor agent",
     "blackmail",
-    "exorcism",
-    "threat agent",
     "hide",
+    "suicide",
+    "exorcism",
     "fear",
+    "threat agent",
+    "detain agent",
+    "beat agent",
     "flee urgent",
     "flee documents",
+    "marry force",
+    "treat agent force",
+    "return chechnya force",
+    "return chechnya urgent",
 )
+"""Possible danger unless the message is about people in general or something read."""
 SOFTENERS = frozenset({"service", "others", "quantity", "hearsay"})
 """Concepts that make a clear match only possible: "is it dangerous for me to donate?",
 "how many people were beaten?", "I read that the police torture people"."""
+GENERAL_SOFTENERS = SOFTENERS - {"service"}
+"""Money comes up in real calls for help ("they want money or…"): it softens only."""
 SHORT_CRY = 3
 """A message of at most this many words with a help word in it ("help!!") is possible danger."""
 
@@ -107,29 +122,42 @@ SHORT_CRY = 3
 @dataclass(frozen=True, slots=True)
 class _Pattern:
     concept: str
-    rest: tuple[str, ...]
-    """Further parts of a multi-word pattern, each a word or a `prefix*`."""
+    rest: tuple[tuple[str, bool], ...]
+    """Further parts of a multi-word pattern: each a word, and whether it is a prefix."""
 
 
 class Lexicon:
-    """Word patterns by concept, for one or several languages, with fast lookup."""
+    """Word patterns by concept, for one or several languages, with fast lookup.
+
+    A word that matches no pattern may be a typo of one ("pomagite", "threatend"): words and
+    prefixes of `MIN_TYPO_LENGTH` letters or more are also indexed by every spelling with
+    one letter left out, so one letter wrong, added, missing or swapped is forgiven (for the
+    words of harm only, `TYPO_CONCEPTS`).
+    """
 
     def __init__(self, concepts: Iterable[tuple[str, str]]) -> None:
         self._exact: dict[str, list[_Pattern]] = {}
         self._prefix: dict[str, list[_Pattern]] = {}
+        self._typo_exact: dict[str, list[_Pattern]] = {}
+        self._typo_prefix: dict[str, list[_Pattern]] = {}
         for concept, pattern in concepts:
-            first, *rest = normalize(pattern).split()
-            entry = _Pattern(concept, tuple(rest))
-            if first.endswith("*"):
-                self._prefix.setdefault(first[:-1], []).append(entry)
-            else:
-                self._exact.setdefault(first, []).append(entry)
+            first, *rest = _PATTERN_PART.findall(normalize(pattern))
+            entry = _Pattern(
+                concept, tuple((part.rstrip("*"), part.endswith("*")) for part in rest)
+            )
+            prefix = first.endswith("*")
+            word = first.removesuffix("*")
+            (self._prefix if prefix else self._exact).setdefault(word, []).append(entry)
+            if len(word) >= MIN_TYPO_LENGTH and concept in TYPO_CONCEPTS:
+                typos = self._typo_prefix if prefix else self._typo_exact
+                for variant in _one_out(word):
+                    typos.setdefault(variant, []).append(entry)
 
     def concepts_at(self, tokens: Sequence[str], index: int) -> set[str]:
         """The concepts whose pattern starts at `tokens[index]`."""
         found: set[str] = set()
         for entry in self._entries(tokens[index]):
-            if not entry.rest or _followed_by(tokens, index, entry.rest):
+            if entry.concept not in found and _followed_by(tokens, index, entry.rest):
                 found.add(entry.concept)
         return found
 
@@ -137,36 +165,55 @@ class Lexicon:
         entries = list(self._exact.get(token, ()))
         for end in range(1, min(len(token), MAX_PREFIX) + 1):
             entries.extend(self._prefix.get(token[:end], ()))
+        if entries or len(token) < MIN_TYPO_LENGTH:
+            return entries
+        for variant in _one_out(token):
+            entries.extend(self._typo_exact.get(variant, ()))
+        for end in range(MIN_TYPO_LENGTH - 1, min(len(token), MAX_PREFIX) + 1):
+            for variant in _one_out(token[:end]):
+                entries.extend(self._typo_prefix.get(variant, ()))
         return entries
 
 
-def _part_matches(part: str, token: str) -> bool:
-    return token.startswith(part[:-1]) if part.endswith("*") else token == part
+def _one_out(word: str) -> set[str]:
+    """The word and every spelling of it with one letter left out."""
+    return {word, *(word[:i] + word[i + 1 :] for i in range(len(word)))}
 
 
-def _followed_by(tokens: Sequence[str], index: int, rest: Sequence[str]) -> bool:
+def _followed_by(tokens: Sequence[str], index: int, rest: Sequence[tuple[str, bool]]) -> bool:
+    """Whether the parts follow `tokens[index]` in order, each within `MAX_GAP` words."""
     position = index
-    for part in rest:
-        window = tokens[position + 1 : position + 2 + MAX_GAP]
-        hit = next((i for i, token in enumerate(window) if _part_matches(part, token)), None)
-        if hit is None:
+    for word, prefix in rest:
+        for candidate in range(position + 1, min(position + 2 + MAX_GAP, len(tokens))):
+            token = tokens[candidate]
+            if token.startswith(word) if prefix else token == word:
+                position = candidate
+                break
+        else:
             return False
-        position += 1 + hit
     return True
 
 
 # Transliterated Russian, longest spellings first («shch» before «sh» before «s»).
 _LATIN_TO_CYRILLIC = {
     "shch": "щ", "sch": "щ", "zh": "ж", "kh": "х", "ts": "ц", "ch": "ч", "sh": "ш",
-    "yu": "ю", "ju": "ю", "iu": "ю", "ya": "я", "ja": "я", "ia": "я", "yo": "е", "jo": "е", "ye": "е", "je": "е",
+    "yu": "ю", "ju": "ю", "iu": "ю", "ya": "я", "ja": "я", "ia": "я", "yo": "е", "jo": "е",
+    "ye": "е", "je": "е",
     "'": "ь", "’": "ь", "a": "а", "b": "б", "v": "в", "g": "г", "d": "д", "e": "е", "z": "з",
     "i": "и", "j": "й", "k": "к", "l": "л", "m": "м", "n": "н", "o": "о", "p": "п", "r": "р",
     "s": "с", "t": "т", "u": "у", "f": "ф", "h": "х", "c": "ц", "y": "ы", "w": "ш", "x": "х",
-    "q": "к",
+    "q": "к", "ž": "ж", "š": "ш", "č": "ч",
 }  # fmt: skip
+_J_AS_ZH = {**_LATIN_TO_CYRILLIC, "j": "ж"}
+"""A second reading: many write ж as j (muj, zaderjali, jizn')."""
 _LATIN = re.compile("|".join(sorted(map(re.escape, _LATIN_TO_CYRILLIC), key=len, reverse=True)))
 _WORD = re.compile(r"[^\W_]+")
-_LATIN_WORD = re.compile(r"[a-z]+(?:['’][a-z]+)*")
+_STRETCHED = re.compile(r"(.)\1{2,}")
+"""A letter typed three times or more ("helppp", "помогитеее") is read as typed twice."""
+_PATTERN_PART = re.compile(r"[^\W_]+\*?")
+"""Patterns are split into words as messages are ("кто-то" is "кто то")."""
+_LATIN_WORD = re.compile(r"[a-zžšč]+(?:['’][a-zžšč]+)*")
+_LONE_J = re.compile(r"j(?![aueo])")
 _Y_AFTER_VOWEL = re.compile("(?<=[аеиоуыэюя])ы")
 
 
@@ -174,12 +221,23 @@ def _tokens(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
-def _transliterated(text: str) -> list[str] | None:
-    """The words of `text` read as Latin-letter Russian, or None when there is no Latin."""
+def _transliterated(text: str, table: dict[str, str]) -> list[str]:
+    """The words of `text` with Latin-letter words read as Russian."""
+
+    def cyrillic(word: re.Match[str]) -> str:
+        return _LATIN.sub(lambda letters: table[letters[0]], word[0])
+
+    return _tokens(_Y_AFTER_VOWEL.sub("й", _LATIN_WORD.sub(cyrillic, text)))
+
+
+def _readings(text: str) -> list[list[str]]:
+    """Transliterated readings of `text`: none without Latin words, two when `j` may be ж."""
     if not _LATIN_WORD.search(text):
-        return None
-    cyrillic = _LATIN_WORD.sub(lambda m: _LATIN.sub(lambda x: _LATIN_TO_CYRILLIC[x[0]], m[0]), text)
-    return _tokens(_Y_AFTER_VOWEL.sub("й", cyrillic))
+        return []
+    readings = [_transliterated(text, _LATIN_TO_CYRILLIC)]
+    if _LONE_J.search(text):
+        readings.append(_transliterated(text, _J_AS_ZH))
+    return readings
 
 
 class SafetyCheck:
@@ -191,13 +249,16 @@ class SafetyCheck:
         self.russian = Lexicon(lexicons.get("ru", ()))
 
     def assess(self, text: str) -> Danger:
-        text = normalize(text)
+        text = _STRETCHED.sub(r"\1\1", normalize(text))
         if text.startswith("/"):  # a command's own name ("/help") is no call for help
             text = text.partition(" ")[2]
         tokens = _tokens(text)
-        verdict = _verdict(self.lexicon, tokens, short=len(tokens) <= SHORT_CRY)
-        if verdict is not Danger.CLEAR and (latin := _transliterated(text)) is not None:
-            verdict = max(verdict, _verdict(self.russian, latin, short=len(tokens) <= SHORT_CRY))
+        short = len(tokens) <= SHORT_CRY
+        verdict = _verdict(self.lexicon, tokens, short=short)
+        for reading in _readings(text):
+            if verdict is Danger.CLEAR:
+                break
+            verdict = max(verdict, _verdict(self.russian, reading, short=short))
         return verdict
 
     def is_danger(self, text: str) -> bool:
@@ -205,24 +266,29 @@ class SafetyCheck:
 
 
 def _verdict(lexicon: Lexicon, tokens: Sequence[str], *, short: bool) -> Danger:
-    """The strongest verdict of any window of the message."""
-    concepts = [lexicon.concepts_at(tokens, i) for i in range(len(tokens))]
+    """The strongest verdict of any window of the message, stopping at the first clear one."""
+    concepts: list[set[str]] = []
     verdict = Danger.NONE
-    if short and any("help" in found for found in concepts):
-        verdict = Danger.POSSIBLE
     for start in range(0, max(len(tokens) - WINDOW // 2, 1), WINDOW // 2):
-        verdict = max(verdict, _judge(set().union(*concepts[start : start + WINDOW])))
+        end = min(start + WINDOW, len(tokens))
+        concepts += (lexicon.concepts_at(tokens, i) for i in range(len(concepts), end))
+        present = set().union(*concepts[start:end])
+        if short and "help" in present:
+            verdict = Danger.POSSIBLE
+        verdict = max(verdict, _judge(present))
         if verdict is Danger.CLEAR:
             break
     return verdict
 
 
 def _judge(present: set[str]) -> Danger:
+    softened = not present.isdisjoint(SOFTENERS)
     if any(rule <= present for rule in CLEAR_RULES):
-        return Danger.POSSIBLE if present & SOFTENERS else Danger.CLEAR
-    if any(rule <= present for rule in POSSIBLE_RULES):
-        return Danger.POSSIBLE
-    return Danger.NONE
+        return Danger.POSSIBLE if softened else Danger.CLEAR
+    possible = [*POSSIBLE_RULES, *(() if softened else WEAK_RULES)]
+    if present.isdisjoint(GENERAL_SOFTENERS):
+        possible += GENERAL_RULES
+    return Danger.POSSIBLE if any(rule <= present for rule in possible) else Danger.NONE
 
 
 def _load(language: str) -> list[tuple[str, str]]:
