@@ -94,6 +94,7 @@ GENERAL_RULES = _rules(
     "danger",
     "outed agent",
     "lookfor agent",
+    "nohome",
     "blackmail",
     "hide",
     "suicide",
@@ -116,7 +117,8 @@ SOFTENERS = frozenset({"service", "others", "quantity", "hearsay"})
 GENERAL_SOFTENERS = SOFTENERS - {"service"}
 """Money comes up in real calls for help ("they want money or…"): it softens only."""
 SHORT_CRY = 3
-"""A message of at most this many words with a help word in it ("help!!") is possible danger."""
+"""A message of at most this many words with a help word in it ("help!!") is possible danger,
+unless it offers help ("can I help?")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,7 +275,7 @@ def _verdict(lexicon: Lexicon, tokens: Sequence[str], *, short: bool) -> Danger:
         end = min(start + WINDOW, len(tokens))
         concepts += (lexicon.concepts_at(tokens, i) for i in range(len(concepts), end))
         present = set().union(*concepts[start:end])
-        if short and "help" in present:
+        if short and "help" in present and "offer" not in present:
             verdict = Danger.POSSIBLE
         verdict = max(verdict, _judge(present))
         if verdict is Danger.CLEAR:
