@@ -79,17 +79,17 @@ async def _private_message(
     update: Update, message: Message, context: ContextTypes.DEFAULT_TYPE
 ) -> bool:
     text = message.text or message.caption
-    if text is None:
-        if update.message is None or not _unreadable(message):
-            return False
-        await _send(update, context, "safety.media")
+    danger = services(context).safety.assess(text) if text else Danger.NONE
+    if danger is Danger.CLEAR:
+        await _send(update, context, "safety.reply")
         return True
-    danger = services(context).safety.assess(text)
-    if danger is Danger.NONE:
-        return False
-    await _send(update, context, "safety.reply" if danger is Danger.CLEAR else "safety.line")
-    # an edit of an old message gets no second answer; possible danger goes on as usual
-    return danger is Danger.CLEAR or update.message is None
+    if message.text is None and update.message is not None and _unreadable(message):
+        await _send(update, context, "safety.media")  # it carries the emergency line
+        return True
+    if danger is Danger.POSSIBLE:
+        await _send(update, context, "safety.line")
+    # an edit gets no second answer; possible danger goes on as usual
+    return update.message is None
 
 
 def _unreadable(message: Message) -> bool:

@@ -168,3 +168,10 @@ async def test_after_a_429_the_emergency_reply_goes_first():
     await asyncio.sleep(0.05)  # the replies were waiting before the urgent message came
     await asyncio.gather(send("urgent", Priority.URGENT), *normal)
     assert order[0] == "urgent"
+
+
+async def test_a_photo_with_an_ordinary_caption_is_told_what_the_bot_reads(bot):
+    user = bot.api.make_user(11, language_code="en")
+    photo = [{"file_id": "p2", "file_unique_id": "up2", "width": 90, "height": 90}]
+    bot.api.send_update({"message": {"from": user, "photo": photo, "caption": "look at this"}})
+    assert (await bot.api.wait_for_message(11)).text == emergency("en", "safety.media")
