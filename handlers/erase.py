@@ -57,6 +57,7 @@ async def erase(update: Update, context: ContextTypes.DEFAULT_TYPE, *, cancel_gi
     if not kept_gift:  # a gift still running must stay linked, or it could never be stopped
         await services(context).storage.forget(user.id)
     services(context).forget_in_memory(user.id)
+    context.application.drop_user_data(user.id)
     await chat.send_message(t("erase.done_gift_running" if kept_gift else "erase.done"))
     services(context).recent.forget(chat.id)  # the last line is all that is left
 

@@ -27,7 +27,10 @@ async def forget_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     t = await user_texts(update.effective_user, context)
     await query.answer()
     if query.data == callback("forget", "yes"):
-        deleted = await services(context).storage.forget(update.effective_user.id)
+        user_id = update.effective_user.id
+        deleted = await services(context).storage.forget(user_id)
+        services(context).forget_in_memory(user_id)
+        context.application.drop_user_data(user_id)
         outcome = t("forget.done") if deleted else t("forget.nothing")
     else:
         outcome = t("forget.cancelled")
