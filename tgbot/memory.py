@@ -7,8 +7,11 @@ per bot account, so they cannot be derived. Both forget a person on request (`/f
 erasing the chat) and forget the least recently seen first when full.
 """
 
+from __future__ import annotations
+
 import time
-from collections import OrderedDict, deque
+from array import array
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -16,8 +19,9 @@ DELETABLE_SECONDS = 48 * 3600
 """Telegram lets a bot delete a private chat's messages for 48 hours after they were sent."""
 MAX_PEOPLE = 50_000
 """People remembered at once by each structure; the least recently seen are dropped first."""
-MAX_MESSAGES_PER_CHAT = 500
-"""Ids kept per chat: more than anyone exchanges with this bot in 48 hours."""
+MAX_MESSAGES_PER_CHAT = 200
+"""Ids kept per chat: more than anyone exchanges with this bot in 48 hours. With 16 bytes a
+message, a full table stays under 200 MB even if every chat were full."""
 
 
 class Languages:
@@ -48,7 +52,10 @@ class Languages:
 
 
 class RecentMessages:
-    """Ids of the messages of each private chat that can still be deleted."""
+    """Ids of the messages of each private chat that can still be deleted.
+
+    Each chat's ids sit in one flat array of (time sent, message id) pairs, oldest first.
+    """
 
     def __init__(
         self,
@@ -59,18 +66,20 @@ class RecentMessages:
         self.capacity = capacity
         self.per_chat = per_chat
         self._clock = clock
-        self._chats: OrderedDict[int, deque[tuple[float, int]]] = OrderedDict()
+        self._chats: OrderedDict[int, array[int]] = OrderedDict()
 
     def add(self, chat_id: int, message_id: int) -> None:
-        ids = self._chats.get(chat_id)
-        if ids is None:
-            ids = self._chats[chat_id] = deque(maxlen=self.per_chat)
+        pairs = self._chats.get(chat_id)
+        if pairs is None:
+            pairs = self._chats[chat_id] = array("q")
             if len(self._chats) > self.capacity:
                 self._chats.popitem(last=False)
         else:
             self._chats.move_to_end(chat_id)
-            self._expire(ids)
-        ids.append((self._clock(), message_id))
+            self._expire(pairs)
+        pairs.extend((int(self._clock()), message_id))
+        if len(pairs) > 2 * self.per_chat:
+            del pairs[:2]
 
     def record_sent(self, request: dict[str, Any], result: object) -> None:
         """Note a message the bot sent to a private chat (an `OutboundLimiter` observer).
@@ -84,19 +93,21 @@ class RecentMessages:
 
     def take(self, chat_id: int) -> list[int]:
         """The chat's deletable message ids, forgotten here as they are handed out."""
-        ids = self._chats.pop(chat_id, None)
-        if ids is None:
+        pairs = self._chats.pop(chat_id, None)
+        if pairs is None:
             return []
-        self._expire(ids)
-        return sorted({message_id for _, message_id in ids})
+        self._expire(pairs)
+        return sorted(set(pairs[1::2]))
 
     def forget(self, chat_id: int) -> None:
         self._chats.pop(chat_id, None)
 
-    def _expire(self, ids: deque[tuple[float, int]]) -> None:
+    def _expire(self, pairs: array[int]) -> None:
         oldest = self._clock() - DELETABLE_SECONDS
-        while ids and ids[0][0] < oldest:
-            ids.popleft()
+        expired = 0
+        while expired < len(pairs) and pairs[expired] < oldest:
+            expired += 2
+        del pairs[:expired]
 
     def __len__(self) -> int:
         return len(self._chats)
