@@ -50,15 +50,17 @@ async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def erase(update: Update, context: ContextTypes.DEFAULT_TYPE, *, cancel_gifts: bool) -> None:
+    """Delete the chat, then forget the person; a monthly gift that goes on stays linked to
+    them, or it could never be stopped."""
     user, chat = update.effective_user, update.effective_chat
     t = await user_texts(user, context)  # read before forgetting: the last line's language
-    kept_gift = cancel_gifts and not await _cancel_monthly_gifts(user.id, context)
+    cancel_failed = cancel_gifts and not await _cancel_monthly_gifts(user.id, context)
     await _delete_recent(chat.id, context)
-    if not kept_gift:  # a gift still running must stay linked, or it could never be stopped
-        await services(context).storage.forget(user.id)
+    running = bool(await services(context).storage.donations.monthly_gifts(user.id))
+    await services(context).storage.forget(user.id, keep_donations=running)
     services(context).forget_in_memory(user.id)
     context.application.drop_user_data(user.id)
-    await chat.send_message(t("erase.done_gift_running" if kept_gift else "erase.done"))
+    await chat.send_message(t("erase.done_gift_running" if cancel_failed else "erase.done"))
     services(context).recent.forget(chat.id)  # the last line is all that is left
 
 

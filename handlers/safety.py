@@ -116,7 +116,10 @@ async def _send(update: Update, context: ContextTypes.DEFAULT_TYPE, key: str) ->
 
 
 async def _inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    """An inline query that is a call for help is offered the emergency card alone."""
+    """An inline query that is a call for help is offered the emergency card alone.
+
+    The card is sent into whatever chat the person is in, where people do read: it gives
+    the contacts only, without the line about this bot's chat."""
     query = update.inline_query
     if services(context).safety.assess(query.query) is Danger.NONE:
         return False
@@ -126,7 +129,7 @@ async def _inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> b
         id=EMERGENCY_RESULT_ID,
         title=t("safety.inline_title"),
         description=t("safety.inline_description"),
-        input_message_content=InputTextMessageContent(t("safety.line", contact=contact)),
+        input_message_content=InputTextMessageContent(t("safety.inline_card", contact=contact)),
     )
     try:
         await query.answer([card], cache_time=0, is_personal=True)

@@ -116,3 +116,17 @@ def reachable_from(api) -> set[int]:
         ):
             stack.extend(gc.get_referents(item))
     return seen
+
+
+async def test_erasing_but_keeping_a_monthly_gift_leaves_it_stoppable(giving):  # noqa: F811
+    """Cutting the link would leave a charge nobody could stop: it stays linked."""
+    user = giving.api.make_user(40, language_code="en")
+    session = await start_monthly(giving, user, amount=2500)
+    for event in giving.stripe.pay_subscription(session["id"]).values():
+        await deliver(giving, event)
+    await giving.api.wait_for_message(40)  # the thank-you
+    await call_for_help_and_erase(giving, user, answer="erase:yes")
+    assert (await giving.api.wait_for_message(40)).text == plain("en", "erase.done")
+    (subscription,) = giving.stripe.subscriptions.values()
+    assert subscription["status"] == "active"
+    assert len(await giving.storage.donations.monthly_gifts(40)) == 1

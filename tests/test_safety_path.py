@@ -14,7 +14,7 @@ from contextlib import closing
 import pytest
 
 from tests.conftest import EMERGENCY, EMERGENCY_RU
-from tests.test_conversation import plain, say, with_emergency_line
+from tests.test_conversation import plain, say, visible, with_emergency_line
 from tests.test_donations import giving_bot
 from tgbot.broadcasts.limiter import OutboundLimiter, Priority
 from tgbot.throttle import BURST
@@ -146,7 +146,8 @@ async def test_an_inline_call_for_help_is_offered_the_emergency_card(bot):
     call = await bot.api.wait_for_call("answerInlineQuery")
     (card,) = call.params["results"]
     assert card["id"] == "emergency"
-    assert EMERGENCY in card["input_message_content"]["message_text"]
+    sent = card["input_message_content"]["message_text"]
+    assert visible(sent) == plain("de", "safety.inline_card", contact=EMERGENCY)
 
 
 async def test_after_a_429_the_emergency_reply_goes_first():

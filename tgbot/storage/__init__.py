@@ -38,11 +38,13 @@ class Storage:
     async def close(self) -> None:
         await self.database.close()
 
-    async def forget(self, user_id: int) -> bool:
+    async def forget(self, user_id: int, *, keep_donations: bool = False) -> bool:
         """Delete or unlink everything about a person, in one transaction.
 
-        Returns whether anything was stored about them.
+        With `keep_donations` the link to their donations stays, so that a monthly gift they
+        keep can still be found and stopped. Returns whether anything was stored about them.
         """
+        stores = [s for s in _PERSONAL if not (keep_donations and s is DonationStore)]
         async with self.database.transaction() as conn:
-            found = [await store.forget(conn, user_id) for store in _PERSONAL]
+            found = [await store.forget(conn, user_id) for store in stores]
         return any(found)
