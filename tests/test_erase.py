@@ -26,6 +26,14 @@ async def call_for_help_and_erase(running, user, *, answer: str = "erase:yes"):
     return before, confirmation
 
 
+async def give_monthly(giving, user) -> None:  # noqa: F811
+    """A monthly gift of 25 EUR, paid and thanked for."""
+    session = await start_monthly(giving, user, amount=2500)
+    for event in giving.stripe.pay_subscription(session["id"]).values():
+        await deliver(giving, event)
+    await giving.api.wait_for_message(user["id"])  # the thank-you
+
+
 async def test_one_tap_and_one_confirmation_erase_the_chat_and_forget_the_person(bot):
     user = bot.api.make_user(30, language_code="en")
     subscribed = await say(bot, user, "/subscribe")
@@ -61,10 +69,7 @@ async def test_slash_erase_works_at_any_time(bot):
 
 async def test_erasing_offers_to_cancel_a_monthly_gift_and_does(giving):  # noqa: F811
     user = giving.api.make_user(36, language_code="en")
-    session = await start_monthly(giving, user, amount=2500)
-    for event in giving.stripe.pay_subscription(session["id"]).values():
-        await deliver(giving, event)
-    await giving.api.wait_for_message(36)  # the thank-you
+    await give_monthly(giving, user)
     _, confirmation = await call_for_help_and_erase(giving, user, answer="erase:gift")
     assert plain("en", "erase.monthly") in confirmation.text
     assert (await giving.api.wait_for_message(36)).text == plain("en", "erase.done")
@@ -121,10 +126,7 @@ def reachable_from(api) -> set[int]:
 async def test_erasing_but_keeping_a_monthly_gift_leaves_it_stoppable(giving):  # noqa: F811
     """Cutting the link would leave a charge nobody could stop: it stays linked."""
     user = giving.api.make_user(40, language_code="en")
-    session = await start_monthly(giving, user, amount=2500)
-    for event in giving.stripe.pay_subscription(session["id"]).values():
-        await deliver(giving, event)
-    await giving.api.wait_for_message(40)  # the thank-you
+    await give_monthly(giving, user)
     await call_for_help_and_erase(giving, user, answer="erase:yes")
     assert (await giving.api.wait_for_message(40)).text == plain("en", "erase.done")
     (subscription,) = giving.stripe.subscriptions.values()

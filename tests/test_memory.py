@@ -1,14 +1,7 @@
 """What the bot keeps only in memory stays bounded in size and age, and forgets on request."""
 
+from tests.test_throttle import Clock
 from tgbot.memory import DELETABLE_SECONDS, Languages, RecentMessages
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_message_ids_older_than_telegram_lets_delete_are_dropped():
