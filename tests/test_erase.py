@@ -26,12 +26,12 @@ async def call_for_help_and_erase(running, user, *, answer: str = "erase:yes"):
     return before, confirmation
 
 
-async def give_monthly(giving, user) -> None:  # noqa: F811
+async def give_monthly(running, user) -> None:
     """A monthly gift of 25 EUR, paid and thanked for."""
-    session = await start_monthly(giving, user, amount=2500)
-    for event in giving.stripe.pay_subscription(session["id"]).values():
-        await deliver(giving, event)
-    await giving.api.wait_for_message(user["id"])  # the thank-you
+    session = await start_monthly(running, user, amount=2500)
+    for event in running.stripe.pay_subscription(session["id"]).values():
+        await deliver(running, event)
+    await running.api.wait_for_message(user["id"])  # the thank-you
 
 
 async def test_one_tap_and_one_confirmation_erase_the_chat_and_forget_the_person(bot):
