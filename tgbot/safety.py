@@ -68,7 +68,6 @@ CLEAR_RULES = (
         "return me chechnya",
         "return me agent",
         "return me force",
-        "treat me agent",
         "treat me force",
         "flee me urgent",
         "flee me chechnya",
@@ -87,7 +86,7 @@ CLEAR_RULES = (
 )
 POSSIBLE_RULES = _rules("cry", "outed me", "marry me")
 """Possible danger whatever else the message says."""
-WEAK_RULES = _rules("fear me", "flee me", "lookfor me", "treat me", "return me")
+WEAK_RULES = _rules("fear me", "flee me", "lookfor me", "treat me", "return me", "treat me agent")
 """Possible danger unless the message is about donations or people in general ("I'm
 afraid my payment failed", "how do people flee?")."""
 GENERAL_RULES = _rules(
@@ -255,13 +254,17 @@ class SafetyCheck:
         if text.startswith("/"):  # a command's own name ("/help") is no call for help
             text = text.partition(" ")[2]
         tokens = _tokens(text)
-        short = len(tokens) <= SHORT_CRY
+        short = len(tokens) <= SHORT_CRY and not self._offers_help(tokens)
         verdict = _verdict(self.lexicon, tokens, short=short)
         for reading in _readings(text):
             if verdict is Danger.CLEAR:
                 break
             verdict = max(verdict, _verdict(self.russian, reading, short=short))
         return verdict
+
+    def _offers_help(self, tokens: Sequence[str]) -> bool:
+        """Whether a short message offers help ("can I help?"), in any language."""
+        return any("offer" in self.lexicon.concepts_at(tokens, i) for i in range(len(tokens)))
 
     def is_danger(self, text: str) -> bool:
         return self.assess(text) is not Danger.NONE
@@ -275,7 +278,7 @@ def _verdict(lexicon: Lexicon, tokens: Sequence[str], *, short: bool) -> Danger:
         end = min(start + WINDOW, len(tokens))
         concepts += (lexicon.concepts_at(tokens, i) for i in range(len(concepts), end))
         present = set().union(*concepts[start:end])
-        if short and "help" in present and "offer" not in present:
+        if short and "help" in present:
             verdict = Danger.POSSIBLE
         verdict = max(verdict, _judge(present))
         if verdict is Danger.CLEAR:
