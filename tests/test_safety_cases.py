@@ -5,7 +5,8 @@ same time by someone else, before the detector changed, and is never tuned on. E
 for help (`help`) and ordinary messages that use the same words (`ordinary`). Recall counts a
 call for help that gets the emergency contact (either tier); a false alarm is an ordinary
 message that gets the clear-danger reply (the emergency reply alone). Both figures, per
-language and set, are printed at the end of every test run (see conftest).
+language and set, are printed at the end of every test run (see conftest), with the share of
+ordinary messages that get the emergency line before their answer (possible danger).
 """
 
 import tomllib
@@ -15,13 +16,13 @@ from pathlib import Path
 import pytest
 
 from tgbot.safety import Danger, default_safety_check
+from tgbot.safety_model import default_model, train_on
 from tgbot.settings import LANGUAGES
 
 CASES = Path(__file__).parent / "safety_cases"
 SETS = {"tuned": CASES, "held-out": CASES / "held_out"}
 MIN_RECALL = 0.98
 MAX_FALSE_ALARMS = 0.03
-MIN_HELD_OUT_RECALL = 0.9
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ def test_the_tuned_set_meets_the_targets(language):
 def test_the_held_out_set_is_measured_and_stays_close(language):
     """Its messages are not shown on failure: reading them would be tuning on them."""
     figures, missed, alarms = measure("held-out", language)
-    assert figures.recall >= MIN_HELD_OUT_RECALL, f"{len(missed)} calls for help missed"
+    assert figures.recall >= MIN_RECALL, f"{len(missed)} calls for help missed"
     assert figures.false_alarms <= MAX_FALSE_ALARMS, f"{len(alarms)} false alarms"
 
 
@@ -75,11 +76,17 @@ def test_each_set_has_enough_cases(language):
         assert len(cases["ordinary"]) >= 40
 
 
+def test_the_shipped_model_is_trained_on_the_tuned_set():
+    """After changing the tuned set, rebuild: `python -m tgbot.safety_model tests/safety_cases`."""
+    assert train_on(CASES).dumps() == default_model().dumps()
+
+
 def report_lines() -> list[str]:
     lines = []
     for set_name in SETS:
         row = [
             f"{language} recall {f.recall:.0%} false alarms {f.false_alarms:.0%}"
+            f" (emergency line first on {f.possible_on_ordinary:.0%})"
             for language in LANGUAGES
             if (f := FIGURES.get((set_name, language)))
         ]

@@ -7,10 +7,12 @@ most two words between them (`help me`, `au secours`). Every language's lexicon 
 every message, since a frightened person writes in the language they think in; Latin-letter
 words are also read as transliterated Russian («menya ub'yut»).
 
-`RULES` combine concepts found close together into a verdict. A miss can cost a life and a
+Rules combine concepts found close together into a verdict. A miss can cost a life and a
 false alarm costs one extra line, so anything unsure is `Danger.POSSIBLE`: the emergency line
 first, then the normal answer. A `Danger.CLEAR` message gets the emergency reply alone, unless
-the same words talk about donations or other people, which makes it `POSSIBLE` again.
+the same words talk about donations or other people, which makes it `POSSIBLE` again. What no
+lexicon lists, a letter n-gram model learnt from labelled messages (`tgbot.safety_model`)
+may still find: it can only make a message `POSSIBLE`.
 
 Everything here is plain computation in memory: no I/O, no cache keyed by a person's words,
 nothing stored or logged. Work is linear in the message's length.
@@ -23,6 +25,8 @@ from enum import IntEnum
 from functools import cache
 
 from tgbot.i18n import load_toml
+from tgbot.safety_model import NgramModel, default_model
+from tgbot.safety_text import prepared, readings, words
 from tgbot.settings import LANGUAGES
 from tgbot.textmatch import normalize
 
@@ -36,6 +40,8 @@ TYPO_CONCEPTS = frozenset({"threat", "beat", "suicide", "die"})
 to ordinary words of another language ("médico" / "méxico", "erpress" / "empresa")."""
 MAX_GAP = 2
 """Words allowed between the parts of a multi-word pattern."""
+_PATTERN_PART = re.compile(r"[^\W_]+\*?")
+"""Patterns are split into words as messages are ("кто-то" is "кто то")."""
 
 
 class Danger(IntEnum):
@@ -195,71 +201,36 @@ def _followed_by(tokens: Sequence[str], index: int, rest: Sequence[tuple[str, bo
     return True
 
 
-# Transliterated Russian, longest spellings first («shch» before «sh» before «s»).
-_LATIN_TO_CYRILLIC = {
-    "shch": "щ", "sch": "щ", "zh": "ж", "kh": "х", "ts": "ц", "ch": "ч", "sh": "ш",
-    "yu": "ю", "ju": "ю", "iu": "ю", "ya": "я", "ja": "я", "ia": "я", "yo": "е", "jo": "е",
-    "ye": "е", "je": "е",
-    "'": "ь", "’": "ь", "a": "а", "b": "б", "v": "в", "g": "г", "d": "д", "e": "е", "z": "з",
-    "i": "и", "j": "й", "k": "к", "l": "л", "m": "м", "n": "н", "o": "о", "p": "п", "r": "р",
-    "s": "с", "t": "т", "u": "у", "f": "ф", "h": "х", "c": "ц", "y": "ы", "w": "ш", "x": "х",
-    "q": "к", "ž": "ж", "š": "ш", "č": "ч",
-}  # fmt: skip
-_J_AS_ZH = {**_LATIN_TO_CYRILLIC, "j": "ж"}
-"""A second reading: many write ж as j (muj, zaderjali, jizn')."""
-_LATIN = re.compile("|".join(sorted(map(re.escape, _LATIN_TO_CYRILLIC), key=len, reverse=True)))
-_WORD = re.compile(r"[^\W_]+")
-_STRETCHED = re.compile(r"(.)\1{2,}")
-"""A letter typed three times or more ("helppp", "помогитеее") is read as typed twice."""
-_PATTERN_PART = re.compile(r"[^\W_]+\*?")
-"""Patterns are split into words as messages are ("кто-то" is "кто то")."""
-_LATIN_WORD = re.compile(r"[a-zžšč]+(?:['’][a-zžšč]+)*")
-_LONE_J = re.compile(r"j(?![aueo])")
-_Y_AFTER_VOWEL = re.compile("(?<=[аеиоуыэюя])ы")
-
-
-def _tokens(text: str) -> list[str]:
-    return _WORD.findall(text)
-
-
-def _transliterated(text: str, table: dict[str, str]) -> list[str]:
-    """The words of `text` with Latin-letter words read as Russian."""
-
-    def cyrillic(word: re.Match[str]) -> str:
-        return _LATIN.sub(lambda letters: table[letters[0]], word[0])
-
-    return _tokens(_Y_AFTER_VOWEL.sub("й", _LATIN_WORD.sub(cyrillic, text)))
-
-
-def _readings(text: str) -> list[list[str]]:
-    """Transliterated readings of `text`: none without Latin words, two when `j` may be ж."""
-    if not _LATIN_WORD.search(text):
-        return []
-    readings = [_transliterated(text, _LATIN_TO_CYRILLIC)]
-    if _LONE_J.search(text):
-        readings.append(_transliterated(text, _J_AS_ZH))
-    return readings
-
-
 class SafetyCheck:
     """Tells how likely a message is to come from someone in danger."""
 
-    def __init__(self, languages: Iterable[str] = LANGUAGES) -> None:
+    def __init__(
+        self, languages: Iterable[str] = LANGUAGES, model: NgramModel | None = None
+    ) -> None:
+        self.model = model if model is not None else default_model()
         lexicons = {language: _load(language) for language in languages}
         self.lexicon = Lexicon(pair for pairs in lexicons.values() for pair in pairs)
         self.russian = Lexicon(lexicons.get("ru", ()))
 
-    def assess(self, text: str) -> Danger:
-        text = _STRETCHED.sub(r"\1\1", normalize(text))
-        if text.startswith("/"):  # a command's own name ("/help") is no call for help
-            text = text.partition(" ")[2]
-        tokens = _tokens(text)
+    def assess(self, text: str, *, learned: bool = True) -> Danger:
+        """How likely `text` comes from someone in danger. Without `learned` only the
+        lexicons judge: for inline queries, where a false alarm would hide the appeal card."""
+        command = text.lstrip().startswith("/")  # its arguments are no prose to judge
+        text = prepared(text)
+        tokens = words(text)
         short = len(tokens) <= SHORT_CRY and not self._offers_help(tokens)
         verdict = _verdict(self.lexicon, tokens, short=short)
-        for reading in _readings(text):
+        for reading in readings(text):
             if verdict is Danger.CLEAR:
                 break
             verdict = max(verdict, _verdict(self.russian, reading, short=short))
+        if (
+            verdict is Danger.NONE
+            and learned
+            and not command
+            and self.model.is_possible_danger(text)
+        ):
+            return Danger.POSSIBLE  # words no lexicon lists, in the company of calls for help
         return verdict
 
     def _offers_help(self, tokens: Sequence[str]) -> bool:
