@@ -37,6 +37,11 @@ SMOOTHING = 0.5
 MIN_EVIDENCE = 12
 """Known features a message needs before the model has an opinion: "/start 2" has too few."""
 MODEL_FILE = "safety_ngrams.tsv"
+MAX_WORDS = 150
+"""Words of each reading the model looks at: a call for help comes early, and this bounds
+the work a hostile 4,096-character message can cause."""
+MAX_WORD_LENGTH = 40
+"""Longer "words" are no words of any language: they are skipped."""
 
 
 def features(text: str) -> set[str]:
@@ -44,7 +49,9 @@ def features(text: str) -> set[str]:
     text = prepared(text)
     found = set()
     for reading in (words(text), *readings(text)):
-        for word in filter(str.isalpha, reading):  # numbers say nothing of danger
+        for word in reading[:MAX_WORDS]:
+            if not word.isalpha() or len(word) > MAX_WORD_LENGTH:
+                continue  # numbers say nothing of danger
             found.add(f"={word}")
             padded = f" {word} "
             for size in SIZES:
