@@ -58,7 +58,7 @@ async def answer(
 
     Someone not subscribed is offered news with their first answer.
     """
-    text = topic.answer.format(emergency_contact=emergency_contact(t, services(context)))
+    text = topic.answer.format(emergency_contact=emergency_contact(t, services(context).settings))
     offer = None if topic.follow_up else news_offer(t, context, subscribed)
     await update.effective_message.reply_text(text, reply_markup=offer)
     if topic.follow_up is not None:

@@ -8,6 +8,7 @@ note, photo or sticker is answered that the bot reads only text, with the emerge
 since a call for help may come that way. The text is read here and dropped: nothing keeps it.
 """
 
+import asyncio
 import html
 import logging
 from functools import partial
@@ -21,7 +22,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType
-from telegram.error import TelegramError
+from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import Application, ContextTypes
 
 from handlers.common import callback, remembered_texts
@@ -29,21 +30,25 @@ from tgbot.broadcasts.limiter import Priority
 from tgbot.i18n import Html, Texts
 from tgbot.ordering import PerUserOrder
 from tgbot.safety import Danger
-from tgbot.services import Services, services
+from tgbot.services import services
+from tgbot.settings import Settings
 from tgbot.throttle import Verdict
 
 log = logging.getLogger(__name__)
 
 EMERGENCY_RESULT_ID = "emergency"
+SEND_RETRIES = (0.2, 0.5, 1.0)
+"""Pauses before sending the emergency reply again after a network error or a 5xx. A reply
+that arrived but whose answer was lost comes twice: better than not at all."""
 
 
-def emergency_contact(t: Texts, settings_services: Services) -> Html:
-    return Html(html.escape(settings_services.settings.emergency_text(t.language)))
+def emergency_contact(t: Texts, settings: Settings) -> Html:
+    return Html(html.escape(settings.emergency_text(t.language)))
 
 
 def emergency_line(t: Texts, context: ContextTypes.DEFAULT_TYPE) -> str:
     """The one-line emergency contact other replies carry (slow down, errors)."""
-    return t("safety.line", contact=emergency_contact(t, services(context)))
+    return t("safety.line", contact=emergency_contact(t, services(context).settings))
 
 
 def erase_button(t: Texts) -> InlineKeyboardMarkup:
@@ -106,13 +111,21 @@ async def _send(update: Update, context: ContextTypes.DEFAULT_TYPE, key: str) ->
     if services(context).urgent_throttle.check(user.id) is Verdict.DROP:
         return  # they were shown the contact many times this minute
     t = remembered_texts(user, context)
-    contact = emergency_contact(t, services(context))
-    await context.bot.send_message(
-        update.effective_chat.id,
-        t(key, contact=contact),
-        reply_markup=erase_button(t),
-        rate_limit_args=Priority.URGENT,
-    )
+    text = t(key, contact=emergency_contact(t, services(context).settings))
+    for pause in (*SEND_RETRIES, None):
+        try:
+            await context.bot.send_message(
+                update.effective_chat.id, text, reply_markup=erase_button(t),
+                rate_limit_args=Priority.URGENT,
+            )  # fmt: skip
+            return
+        except BadRequest:
+            raise  # a refused request fails the same way each time
+        except NetworkError as error:  # 5xx, time-outs: this message above all must go out
+            if pause is None:
+                raise
+            log.warning("the emergency reply failed (%s); trying again", type(error).__name__)
+            await asyncio.sleep(pause)
 
 
 async def _inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
@@ -124,7 +137,7 @@ async def _inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> b
     if services(context).safety.assess(query.query, learned=False) is Danger.NONE:
         return False
     t = remembered_texts(update.effective_user, context)
-    contact = emergency_contact(t, services(context))
+    contact = emergency_contact(t, services(context).settings)
     card = InlineQueryResultArticle(
         id=EMERGENCY_RESULT_ID,
         title=t("safety.inline_title"),

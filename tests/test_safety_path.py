@@ -176,3 +176,12 @@ async def test_a_photo_with_an_ordinary_caption_is_told_what_the_bot_reads(bot):
     photo = [{"file_id": "p2", "file_unique_id": "up2", "width": 90, "height": 90}]
     bot.api.send_update({"message": {"from": user, "photo": photo, "caption": "look at this"}})
     assert (await bot.api.wait_for_message(11)).text == emergency("en", "safety.media")
+
+
+async def test_the_emergency_reply_is_sent_again_after_a_server_error(bot, caplog):
+    """Replies are not retried, but this one above all must go out."""
+    user = bot.api.make_user(12, language_code="en")
+    await say(bot, user, "/start")
+    bot.api.fail_next("sendMessage", 502, count=2)
+    await emergency_reply(bot.api, user, CLEAR["en"])
+    assert "the emergency reply failed (NetworkError); trying again" in caplog.text
