@@ -47,4 +47,5 @@ class Storage:
         stores = [s for s in _PERSONAL if not (keep_donations and s is DonationStore)]
         async with self.database.transaction() as conn:
             found = [await store.forget(conn, user_id) for store in stores]
+        await self.database.truncate_wal()  # the log still holds the deleted rows
         return any(found)

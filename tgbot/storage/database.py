@@ -3,9 +3,14 @@
 One aiosqlite connection serves the whole process. It runs in autocommit mode and every write
 goes through `transaction()`, which holds an asyncio lock so that coroutines never interleave
 statements inside each other's transactions.
+
+Deleted rows must be gone from the disk, not only from queries: `secure_delete` overwrites
+them in the database file (Debian's SQLite has it on by default, upstream's does not), and
+`truncate_wal()` empties the write-ahead log, which otherwise keeps old copies of pages.
 """
 
 import asyncio
+import logging
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,6 +19,12 @@ from pathlib import Path
 import aiosqlite
 
 from tgbot.storage.migrations import LATEST_VERSION, MIGRATIONS
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_TRIES = 20
+CHECKPOINT_PAUSE = 0.1
+"""Seconds between tries while a reader (a backup, the reconcile command) holds a snapshot."""
 
 
 class DatabaseError(Exception):
@@ -52,6 +63,7 @@ class Database:
             "PRAGMA foreign_keys = ON",
             "PRAGMA synchronous = NORMAL",
             "PRAGMA busy_timeout = 5000",
+            "PRAGMA secure_delete = ON",
         ):
             await self._conn.execute(pragma)
 
@@ -94,6 +106,21 @@ class Database:
                 await self._conn.rollback()
                 raise
             await self._conn.commit()
+
+    async def truncate_wal(self) -> bool:
+        """Copy the write-ahead log into the database and empty it; False if readers kept it.
+
+        SQLite reports `busy` and leaves the log as it is while any reader holds a snapshot,
+        so this tries again for a while.
+        """
+        for _ in range(CHECKPOINT_TRIES):
+            async with self._write_lock:
+                busy, _, _ = await self.fetch_one("PRAGMA wal_checkpoint(TRUNCATE)")
+            if not busy:
+                return True
+            await asyncio.sleep(CHECKPOINT_PAUSE)
+        log.warning("the write-ahead log could not be emptied: a reader held it")
+        return False
 
     async def fetch_one(self, sql: str, params: tuple = ()) -> sqlite3.Row | None:
         async with self._conn.execute(sql, params) as cursor:
