@@ -34,7 +34,7 @@ from tgbot.runner import open_services
 from tgbot.services import Services
 from tgbot.web import MAX_STRIPE_EVENT_BYTES, MAX_UPDATE_BYTES, SECRET_HEADER, create_web_app
 
-SECRET = "hardening-secret_0123456789"
+SECRET = "hardening-secret_0123456789abcdefghij"
 DONOR = 4242
 CHUNK = 64 * 1024
 LIMITS = {"/telegram/webhook": MAX_UPDATE_BYTES, "/stripe/webhook": MAX_STRIPE_EVENT_BYTES}

@@ -16,7 +16,7 @@ def production(monkeypatch, tmp_path):
         "BOT_TOKEN": "123:real-token",
         "MODE": "webhook",
         "WEBHOOK_URL": "https://bot.example/telegram/webhook",
-        "WEBHOOK_SECRET": "secret",
+        "WEBHOOK_SECRET": "production-secret_0123456789abcdefgh",
         "DATABASE_PATH": str(tmp_path / "production.sqlite3"),
         "STRIPE_SECRET_KEY": "sk_live_real",
         "STRIPE_API_BASE": "https://api.stripe.com",

@@ -167,7 +167,7 @@ async def test_the_bot_runs_answers_and_stops_cleanly_on_sigterm(tmp_path, bot_a
 
 async def test_webhook_mode_registers_the_secret_and_serves_updates(tmp_path, bot_api):
     port = free_port()
-    secret = "s3cret_webhook-token"
+    secret = "s3cret_webhook-token_0123456789abcdef"
     env = live_env(
         tmp_path,
         bot_api,

@@ -13,7 +13,7 @@ from tgbot.services import Services
 from tgbot.storage import Storage
 from tgbot.web import MAX_UPDATE_BYTES, SECRET_HEADER, create_web_app
 
-SECRET = "webhook-secret_123"
+SECRET = "webhook-secret_0123456789abcdefghijklmn"
 
 
 @pytest.fixture

@@ -4,10 +4,12 @@
 setting and never echoes its value, so a mistyped token is not printed to a terminal or a log.
 """
 
+import ipaddress
 import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -24,6 +26,9 @@ _SECRET_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 
 _DEFAULT_PRESETS = (Decimal(10), Decimal(25), Decimal(50), Decimal(100))
+MIN_WEBHOOK_SECRET = 32
+"""Characters of WEBHOOK_SECRET: Telegram's only proof that a webhook call is Telegram's."""
+HOW_TO_MAKE_ONE = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
 EMERGENCY_PLACEHOLDER = "replace with the emergency contacts"
 """The start of `.env.example`'s own value: a person in danger must never be sent it."""
 MIN_EMERGENCY_LENGTH = 20
@@ -51,6 +56,8 @@ class Settings(BaseSettings):
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     database_path: Path = Path("data/appeal.sqlite3")
     telegram_api_url: str = "https://api.telegram.org"
+    telegram_api_allow_http: bool = False
+    """Plain http:// to a self-hosted Bot API server on a private network."""
     mode: Literal["polling", "webhook"] = "polling"
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
@@ -179,7 +186,24 @@ class Settings(BaseSettings):
     def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not _SECRET_TOKEN_RE.fullmatch(value.get_secret_value()):
             raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        if value is not None and len(value.get_secret_value()) < MIN_WEBHOOK_SECRET:
+            raise ValueError(
+                f"shorter than {MIN_WEBHOOK_SECRET} characters; make one with {HOW_TO_MAKE_ONE}"
+            )
         return value
+
+    @model_validator(mode="after")
+    def _encrypted_unless_local(self) -> "Settings":
+        """The token and the Stripe key must not cross a network unencrypted."""
+        if _plain_http_off_loopback(self.stripe_api_base):
+            raise ValueError("STRIPE_API_BASE: http:// is allowed only on this machine (loopback)")
+        if _plain_http_off_loopback(self.telegram_api_url) and not self.telegram_api_allow_http:
+            raise ValueError(
+                "TELEGRAM_API_URL: http:// off this machine sends the token unencrypted; use"
+                " https://, or set TELEGRAM_API_ALLOW_HTTP=true for your own Bot API server"
+                " on a private network"
+            )
+        return self
 
     @model_validator(mode="after")
     def _required_together(self) -> "Settings":
@@ -216,6 +240,19 @@ class Settings(BaseSettings):
         """The emergency contact text in `language` when one is configured, else the default."""
         localized: str | None = getattr(self, f"emergency_contact_text_{language}", None)
         return localized or self.emergency_contact_text
+
+
+def _plain_http_off_loopback(url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme != "http":
+        return False
+    host = parts.hostname or ""
+    if host == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name: it could resolve anywhere
+        return True
 
 
 def _describe(error: dict) -> str:
