@@ -192,7 +192,7 @@ async def draft_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await query.answer()
         await _close_summary(query.message, t("post.discarded", id=broadcast_id))
         return
-    outcome = await store.confirm(broadcast_id, settings.default_language)
+    outcome = await store.confirm(broadcast_id, update.effective_user.id, settings.default_language)
     if outcome is ConfirmProblem.GONE:
         await query.answer(t("post.gone"))
         return

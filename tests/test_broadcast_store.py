@@ -30,7 +30,7 @@ async def start(storage: Storage, admin_id: int = ADMIN, texts: dict | None = No
     """A confirmed post, sending to today's audience."""
     broadcast_id = await storage.broadcasts.start_draft(admin_id)
     assert await storage.broadcasts.add_to_draft(broadcast_id, texts or HTML, None)
-    assert isinstance(await storage.broadcasts.confirm(broadcast_id, "en"), int)
+    assert isinstance(await storage.broadcasts.confirm(broadcast_id, admin_id, "en"), int)
     return broadcast_id
 
 
@@ -54,6 +54,16 @@ async def send(storage: Storage, broadcast_id: int, user_id: int, outcome: Outco
 
 
 # -- drafts -----------------------------------------------------------------------------------
+
+
+async def test_only_the_author_can_send_a_draft(storage):
+    """Another admin pressing Send, with forged callback data, finds the draft gone."""
+    await subscribe(storage, (1, "en"))
+    draft_id = await storage.broadcasts.start_draft(ADMIN)
+    assert await storage.broadcasts.add_to_draft(draft_id, {"en": "news"}, None)
+    assert await storage.broadcasts.confirm(draft_id, OTHER_ADMIN, "en") is ConfirmProblem.GONE
+    assert (await storage.broadcasts.draft(ADMIN)).status is Status.DRAFT
+    assert await storage.broadcasts.confirm(draft_id, ADMIN, "en") == 1
 
 
 async def test_start_draft_replaces_the_admins_earlier_draft(storage):
@@ -93,7 +103,7 @@ async def test_a_dropped_drafts_id_never_names_a_later_draft(storage, replace):
     second = await store.start_draft(ADMIN)
     await store.add_to_draft(second, {"en": "second version, not reviewed yet"}, None)
     assert second != first
-    assert await store.confirm(first, "en") is ConfirmProblem.GONE  # the stale Send button
+    assert await store.confirm(first, ADMIN, "en") is ConfirmProblem.GONE  # the stale Send button
     assert (await store.draft(ADMIN)).broadcast_id == second
 
 
@@ -132,7 +142,7 @@ async def test_confirm_snapshots_subscribed_unblocked_users_with_their_language(
     assert await storage.broadcasts.audience() == {"en": 1, "ru": 1}
     draft_id = await storage.broadcasts.start_draft(ADMIN)
     await storage.broadcasts.add_to_draft(draft_id, HTML, "photo-1")
-    assert await storage.broadcasts.confirm(draft_id, "en") == 2
+    assert await storage.broadcasts.confirm(draft_id, ADMIN, "en") == 2
     assert await storage.broadcasts.pending(draft_id, 0, 10) == [
         Delivery(1, "en", discreet=False),
         Delivery(2, "ru", discreet=True),  # on by default for Russian subscribers
@@ -149,21 +159,21 @@ async def test_confirm_refuses_a_draft_without_the_default_language(storage):
     await subscribe(storage, (1, "en"))
     draft_id = await storage.broadcasts.start_draft(ADMIN)
     await storage.broadcasts.add_to_draft(draft_id, {"ru": "Только по-русски"}, None)
-    assert await storage.broadcasts.confirm(draft_id, "en") is ConfirmProblem.NO_DEFAULT_TEXT
+    assert await storage.broadcasts.confirm(draft_id, ADMIN, "en") is ConfirmProblem.NO_DEFAULT_TEXT
     draft = await storage.broadcasts.draft(ADMIN)
     assert (draft.broadcast_id, draft.status) == (draft_id, Status.DRAFT)
     assert await storage.broadcasts.summary(draft_id) is None
     assert await deliveries(storage) == 0
     await storage.broadcasts.add_to_draft(draft_id, {"en": "In English"}, None)
-    assert await storage.broadcasts.confirm(draft_id, "en") == 1
+    assert await storage.broadcasts.confirm(draft_id, ADMIN, "en") == 1
 
 
 async def test_a_second_confirm_is_gone(storage):
     await subscribe(storage, (1, "en"), (2, "en"))
     draft_id = await storage.broadcasts.start_draft(ADMIN)
     await storage.broadcasts.add_to_draft(draft_id, HTML, None)
-    assert await storage.broadcasts.confirm(draft_id, "en") == 2
-    assert await storage.broadcasts.confirm(draft_id, "en") is ConfirmProblem.GONE
+    assert await storage.broadcasts.confirm(draft_id, ADMIN, "en") == 2
+    assert await storage.broadcasts.confirm(draft_id, ADMIN, "en") is ConfirmProblem.GONE
     assert await deliveries(storage, draft_id) == 2  # the audience was not copied twice
     assert await storage.broadcasts.add_to_draft(draft_id, {"en": "edited"}, None) is False
 
@@ -175,8 +185,8 @@ async def test_confirm_after_discard_is_gone(storage):
     assert await storage.broadcasts.discard_draft(draft_id, ADMIN) is True
     assert await storage.broadcasts.discard_draft(draft_id, ADMIN) is False
     assert await storage.broadcasts.draft(ADMIN) is None
-    assert await storage.broadcasts.confirm(draft_id, "en") is ConfirmProblem.GONE
-    assert await storage.broadcasts.confirm(12345, "en") is ConfirmProblem.GONE
+    assert await storage.broadcasts.confirm(draft_id, ADMIN, "en") is ConfirmProblem.GONE
+    assert await storage.broadcasts.confirm(12345, ADMIN, "en") is ConfirmProblem.GONE
 
 
 async def test_the_audience_is_fixed_at_confirm(storage):

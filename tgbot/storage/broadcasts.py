@@ -145,9 +145,14 @@ class BroadcastStore:
             return True
 
     @staticmethod
-    async def _is_draft(conn: aiosqlite.Connection, broadcast_id: int) -> bool:
+    async def _is_draft(
+        conn: aiosqlite.Connection, broadcast_id: int, admin_id: int | None = None
+    ) -> bool:
+        """Whether the broadcast is a draft (of `admin_id`, when given)."""
         cursor = await conn.execute(
-            "SELECT 1 FROM broadcasts WHERE broadcast_id = ? AND status = 'draft'", (broadcast_id,)
+            "SELECT 1 FROM broadcasts WHERE broadcast_id = ? AND status = 'draft'"
+            " AND (? IS NULL OR admin_id = ?)",
+            (broadcast_id, admin_id, admin_id),
         )
         return await cursor.fetchone() is not None
 
@@ -175,13 +180,17 @@ class BroadcastStore:
         )
         return cursor.rowcount > 0
 
-    async def confirm(self, broadcast_id: int, default_language: str) -> int | ConfirmProblem:
-        """Turn a draft into a running broadcast to today's audience; returns its size.
+    async def confirm(
+        self, broadcast_id: int, admin_id: int, default_language: str
+    ) -> int | ConfirmProblem:
+        """Turn `admin_id`'s draft into a running broadcast to today's audience; returns its
+        size.
 
         Runs once per draft however often Send is pressed: only a row still in 'draft' moves.
+        Another admin's draft counts as gone: only its author may send it.
         """
         async with self._db.transaction() as conn:
-            if not await self._is_draft(conn, broadcast_id):
+            if not await self._is_draft(conn, broadcast_id, admin_id):
                 return ConfirmProblem.GONE
             cursor = await conn.execute(
                 "SELECT 1 FROM broadcast_texts WHERE broadcast_id = ? AND language = ?",
