@@ -95,6 +95,15 @@ async def test_disputes_hold_money_until_won_and_a_final_outcome_sticks(storage)
     assert await kept(storage) == 2500
 
 
+@pytest.mark.parametrize("status", ["warning_needs_response", "warning_under_review"])
+async def test_an_inquiry_takes_no_money_until_it_becomes_a_dispute(storage, status):
+    await apply(storage, session("paid"))
+    await apply(storage, DisputeChange("dp_3", "pi_1", 2500, status))
+    assert await kept(storage) == 2500
+    await apply(storage, DisputeChange("dp_3", "pi_1", 2500, "needs_response"))  # escalated
+    assert await kept(storage) == 0
+
+
 async def test_a_lost_dispute_stays_lost(storage):
     await apply(storage, DisputeChange("dp_2", "pi_1", 2500, "lost"))
     await apply(storage, DisputeChange("dp_2", "pi_1", 2500, "needs_response"))

@@ -300,6 +300,20 @@ async def test_disputes_hold_the_money_until_won(giving):
     assert await kept_total(giving) == Money(2500, "eur")
 
 
+async def test_a_dispute_inquiry_is_not_counted_as_money_returned(giving):
+    """Stripe takes no funds for an inquiry; only its escalation to a dispute holds money."""
+    user = giving.api.make_user(DONOR, language_code="en")
+    await donate(giving, user)
+    await deliver(giving, giving.stripe.pay(only_session(giving)["id"]))
+    charge = next(iter(giving.stripe.charges))
+    opened = giving.stripe.dispute(charge, inquiry=True)
+    await deliver(giving, opened)
+    assert await kept_total(giving) == Money(2500, "eur")
+    dispute = opened["data"]["object"]["id"]
+    await deliver(giving, giving.stripe.update_dispute(dispute, "needs_response"))
+    assert await kept_total(giving) == Money(0, "eur")
+
+
 async def test_expired_and_failed_sessions_are_not_counted(giving):
     user = giving.api.make_user(DONOR, language_code="en")
     await donate(giving, user, "/donate 10 EUR")

@@ -323,7 +323,14 @@ def refund(
     }
 
 
-def dispute(dp_id: str, charged: Mapping[str, Any], amount: int, reason: str, now: int) -> JSONDict:
+def dispute(
+    dp_id: str,
+    charged: Mapping[str, Any],
+    amount: int,
+    reason: str,
+    now: int,
+    status: str = "needs_response",
+) -> JSONDict:
     return {
         "id": dp_id,
         "object": "dispute",
@@ -346,7 +353,7 @@ def dispute(dp_id: str, charged: Mapping[str, Any], amount: int, reason: str, no
         "payment_intent": charged["payment_intent"],
         "payment_method_details": None,
         "reason": reason,
-        "status": "needs_response",
+        "status": status,
     }
 
 

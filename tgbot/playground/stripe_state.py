@@ -386,17 +386,25 @@ class StripeAccount:
         return self._emit("charge.refunded", charged, previous_attributes=previous)
 
     def dispute(
-        self, charge_id: str, amount: int | None = None, *, reason: str = "fraudulent"
+        self,
+        charge_id: str,
+        amount: int | None = None,
+        *,
+        reason: str = "fraudulent",
+        inquiry: bool = False,
     ) -> JSONDict:
         """The cardholder disputes a charge; returns ``charge.dispute.created``.
 
+        An `inquiry` (``warning_needs_response``) only asks questions: no funds are taken
+        unless it is escalated to a dispute (``update_dispute(..., "needs_response")``).
         Simplification: no balance transactions for the withdrawn funds and dispute fee.
         """
         charged = self._charge(charge_id)
         amount = charged["amount"] if amount is None else amount
         if not 0 < amount <= charged["amount"]:
             raise ValueError(f"dispute amount {amount} is not within the charge's amount")
-        disputed = objects.dispute(self.new_id("dp_"), charged, amount, reason, self.now)
+        status = "warning_needs_response" if inquiry else "needs_response"
+        disputed = objects.dispute(self.new_id("dp_"), charged, amount, reason, self.now, status)
         self.disputes[disputed["id"]] = disputed
         charged["disputed"] = True
         return self._emit("charge.dispute.created", disputed)
@@ -408,9 +416,12 @@ class StripeAccount:
         return self._change_dispute(dispute_id, status, "charge.dispute.updated")
 
     def close_dispute(self, dispute_id: str, status: str = "lost") -> JSONDict:
-        """Decide a dispute (``lost`` or ``won``); returns ``charge.dispute.closed``."""
-        if status not in ("lost", "won"):
-            raise ValueError(f"a dispute closes as 'lost' or 'won', not {status!r}")
+        """Decide a dispute (``lost`` or ``won``) or close an inquiry (``warning_closed``);
+        returns ``charge.dispute.closed``."""
+        if status not in ("lost", "won", "warning_closed"):
+            raise ValueError(
+                f"a dispute closes as 'lost', 'won' or 'warning_closed', not {status!r}"
+            )
         return self._change_dispute(dispute_id, status, "charge.dispute.closed")
 
     def add_event(

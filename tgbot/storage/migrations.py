@@ -186,6 +186,19 @@ MIGRATIONS: tuple[str, ...] = (
 
     UPDATE users SET discreet = (language = 'ru') WHERE subscribed_at IS NOT NULL;
     """,
+    # 5: an inquiry (a dispute in `warning_needs_response` or `warning_under_review`) takes
+    # no funds: only disputes that did (open, or lost) hold money back.
+    """
+    DROP VIEW donation_balances;
+    CREATE VIEW donation_balances AS
+    SELECT d.*, MIN(d.amount, COALESCE(r.amount_refunded, 0) + COALESCE(x.held, 0)) AS returned
+    FROM donations d
+    LEFT JOIN refunds r ON r.payment_intent_id = d.payment_intent_id
+    LEFT JOIN (SELECT payment_intent_id, SUM(amount) AS held FROM disputes
+               WHERE status IN ('needs_response', 'under_review', 'lost')
+               GROUP BY payment_intent_id) x
+           ON x.payment_intent_id = d.payment_intent_id;
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)
