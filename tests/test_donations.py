@@ -1,6 +1,7 @@
 """Giving end to end: the real bot, the real stripe SDK, a fake Stripe and a fake Bot API."""
 
 import asyncio
+import copy
 import csv
 import io
 import json
@@ -509,6 +510,24 @@ async def test_a_monthly_gift_counts_every_invoice_once_and_thanks_once(giving):
     assert await kept_total(giving) == Money(2000, "eur")
     await say(giving, user, "/help")
     assert len([m for m in giving.api.sent_messages(DONOR) if "Thank you" in m.text]) == 1
+
+
+async def test_an_invoice_in_the_older_api_shape_counts_too(giving):
+    """Events keep the API version they were created with: before 2025-03-31 an invoice named
+    its subscription at the top, not under `parent.subscription_details`."""
+    user = giving.api.make_user(DONOR, language_code="en")
+    session = await start_monthly(giving, user)
+    for event in giving.stripe.pay_subscription(session["id"]).values():
+        await deliver(giving, event)
+    await giving.api.wait_for_message(DONOR)  # the thank-you
+    renewal = copy.deepcopy(giving.stripe.renew(next(iter(giving.stripe.subscriptions))))
+    invoice = renewal["data"]["object"]
+    details = invoice.pop("parent")["subscription_details"]
+    invoice["subscription"] = details["subscription"]
+    invoice["subscription_details"] = {"metadata": details["metadata"]}
+    renewal |= {"id": "evt_older_shape", "api_version": "2024-06-20"}
+    assert (await deliver(giving, renewal)).status_code == HTTPStatus.OK
+    assert await kept_total(giving) == Money(2000, "eur")
 
 
 async def test_mydonations_lists_and_cancels_only_your_own_monthly_gift(giving):

@@ -99,7 +99,13 @@ def _session_changes(kind: str, session: dict[str, Any]) -> list[Change]:
 
 
 def _invoice_changes(invoice: dict[str, Any]) -> list[Change]:
-    details = (invoice.get("parent") or {}).get("subscription_details") or {}
+    """A monthly gift's paid invoice, in the shape of API versions from 2025-03-31 (under
+    `parent.subscription_details`) or before (`subscription`, `subscription_details` at the
+    top): an event keeps the version it was created with."""
+    details = (invoice.get("parent") or {}).get("subscription_details")
+    if details is None:  # the older shape
+        details = {**(invoice.get("subscription_details") or {})}
+        details.setdefault("subscription", invoice.get("subscription"))
     intent_id = _intent(details.get("metadata"))
     subscription = _id(details.get("subscription"))
     if intent_id is None or subscription is None or not invoice["amount_paid"]:
