@@ -86,6 +86,15 @@ async def test_refunds_are_cumulative_and_may_come_first(storage):
     assert await kept(storage) == 1000
 
 
+async def test_a_gift_refunded_in_full_is_no_longer_counted_as_a_donation(storage):
+    await apply(storage, session("paid"))
+    await apply(storage, RefundChange("pi_1", "ch_1", 1000))  # a partial refund: still a gift
+    assert [row.donations for row in await storage.donations.totals()] == [1]
+    await apply(storage, RefundChange("pi_1", "ch_1", 2500))
+    ((row),) = await storage.donations.totals()
+    assert (row.donations, row.gross, row.returned) == (0, 2500, 2500)
+
+
 async def test_disputes_hold_money_until_won_and_a_final_outcome_sticks(storage):
     await apply(storage, session("paid"))
     await apply(storage, DisputeChange("dp_1", "pi_1", 2500, "needs_response"))

@@ -108,6 +108,7 @@ class TotalsRow:
     currency: str
     settled_currency: str | None
     donations: int
+    """Those not returned in full."""
     gross: int
     returned: int
     settled_kept: int
@@ -404,7 +405,9 @@ class DonationStore:
 
     async def totals(self, paid_since: int = 0) -> list[TotalsRow]:
         rows = await self._db.fetch_all(
-            "SELECT currency, settled_currency, count(*) AS donations, SUM(amount) AS gross,"
+            # a gift refunded or disputed in full is no longer one of the donations counted
+            "SELECT currency, settled_currency, SUM(returned < amount) AS donations,"
+            " SUM(amount) AS gross,"
             " SUM(returned) AS returned,"
             " SUM(COALESCE(settled_amount * (amount - returned) / amount, 0)) AS settled_kept,"
             " SUM(COALESCE(fee, 0)) AS fees"
