@@ -72,7 +72,7 @@ async def _cancel_monthly_gifts(user_id: int, context: ContextTypes.DEFAULT_TYPE
     gifts = await services(context).storage.donations.monthly_gifts(user_id)
     try:
         for gift in gifts:
-            await payments.cancel_monthly(user_id, gift.subscription_id)
+            await payments.cancel_monthly(user_id, gift.ref)
     except PaymentsUnavailable:
         return False
     return True

@@ -26,7 +26,7 @@ async def my_donations(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         money = Money(gift.amount, gift.currency)
         since = format_date(datetime.fromtimestamp(gift.created_at, UTC), locale=t.language)
         lines.append(t("mine.monthly", amount=money, date=since))
-        data = callback("mine", gift.subscription_id)
+        data = callback("mine", gift.ref)
         buttons.append(
             [InlineKeyboardButton(t("mine.cancel_button", amount=money), callback_data=data)]
         )
@@ -46,9 +46,8 @@ async def cancel_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if payments is None:
         return
     t = await user_texts(update.effective_user, context)
-    subscription_id = query.data.removeprefix("mine:")
     try:
-        gift = await payments.cancel_monthly(update.effective_user.id, subscription_id)
+        gift = await payments.cancel_monthly(update.effective_user.id, query.data[len("mine:") :])
     except PaymentsUnavailable:
         await update.effective_message.reply_text(t("mine.cancel_failed"))
         return
@@ -62,4 +61,4 @@ async def cancel_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 def register(application: Application) -> None:
     application.add_handler(CommandHandler("mydonations", my_donations, filters=PRIVATE))
-    application.add_handler(CallbackQueryHandler(cancel_button, pattern=r"^mine:sub_\w{1,60}$"))
+    application.add_handler(CallbackQueryHandler(cancel_button, pattern=r"^mine:[0-9a-f]{16}$"))

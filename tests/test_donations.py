@@ -538,22 +538,24 @@ async def test_mydonations_lists_and_cancels_only_your_own_monthly_gift(giving):
     await giving.api.wait_for_message(DONOR)  # thanks
     mine = await say(giving, user, "/mydonations")
     subscription = next(iter(giving.stripe.subscriptions))
+    (gift,) = await giving.storage.donations.monthly_gifts(DONOR)
     assert (
         plain("en", "mine.monthly", amount=Money(2500, "eur"), date="x").split(",")[0] in mine.text
     )
     assert mine.buttons == [
         {
             "text": texts("en")("mine.cancel_button", amount=Money(2500, "eur")),
-            "callback_data": f"mine:{subscription}",
+            "callback_data": f"mine:{gift.ref}",  # a local reference: no Stripe id in the chat
         }
     ]
+    assert subscription not in json.dumps(giving.api.history(DONOR))
     stranger = giving.api.make_user(DONOR + 1, language_code="en")
     menu = await say(giving, stranger, "/start")  # forged data on a message of their own
-    giving.api.press_button(stranger, menu, f"mine:{subscription}", check_button=False)
+    giving.api.press_button(stranger, menu, f"mine:{gift.ref}", check_button=False)
     assert (await giving.api.wait_for_message(DONOR + 1)).text == plain("en", "mine.not_found")
     assert giving.stripe.subscriptions[subscription]["status"] == "active"
 
-    giving.api.press_button(user, mine, f"mine:{subscription}")
+    giving.api.press_button(user, mine, f"mine:{gift.ref}")
     canceled = await giving.api.wait_for_message(DONOR)
     assert canceled.text == plain("en", "mine.canceled", amount=Money(2500, "eur"))
     assert giving.stripe.subscriptions[subscription]["status"] == "canceled"

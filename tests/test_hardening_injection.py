@@ -203,6 +203,7 @@ FORGED = [
     "forget:yes'--",
     "mine:sub_' OR 1=1--",
     "mine:sub_1OR1eq1",
+    "mine:0123456789abcdef",
     "prog:<i>",
     '<a href="javascript:alert(1)">',
     "&amp;",

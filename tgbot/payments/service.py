@@ -142,14 +142,15 @@ class DonationService:
             params |= {"mode": "payment", "submit_type": "donate"}
         return params
 
-    async def cancel_monthly(self, user_id: int, subscription_id: str) -> MonthlyGift | None:
-        """Cancel one of the user's own monthly gifts; None if it is not theirs or not active."""
+    async def cancel_monthly(self, user_id: int, ref: str) -> MonthlyGift | None:
+        """Cancel one of the user's own monthly gifts, named by its local `ref`; None if it is
+        not theirs or not active."""
         gifts = await self.store.monthly_gifts(user_id)
-        gift = next((g for g in gifts if g.subscription_id == subscription_id), None)
+        gift = next((g for g in gifts if g.ref == ref), None)
         if gift is None:
             return None
-        await self.gateway.cancel_subscription(subscription_id)
-        await self.store.mark_canceled(subscription_id)
+        await self.gateway.cancel_subscription(gift.subscription_id)
+        await self.store.mark_canceled(gift.subscription_id)
         return gift
 
     # -- recording ---------------------------------------------------------------------------

@@ -96,6 +96,8 @@ class Thanks:
 @dataclass(frozen=True, slots=True)
 class MonthlyGift:
     subscription_id: str
+    ref: str
+    """A random local reference for buttons: Stripe never sees it."""
     amount: int
     currency: str
     created_at: int
@@ -284,7 +286,7 @@ class DonationStore:
         canceled_at = now if change.status == "canceled" else None
         await conn.execute(
             "INSERT INTO subscriptions (subscription_id, intent_id, status, created_at,"
-            " canceled_at) VALUES (?, ?, ?, ?, ?)"
+            " canceled_at, ref) VALUES (?, ?, ?, ?, ?, lower(hex(randomblob(8))))"
             " ON CONFLICT (subscription_id) DO UPDATE SET"
             # a canceled monthly gift stays canceled, whatever arrives after it
             " status = CASE WHEN subscriptions.status = 'canceled' THEN 'canceled'"
@@ -378,7 +380,7 @@ class DonationStore:
     async def monthly_gifts(self, user_id: int) -> list[MonthlyGift]:
         """The user's active monthly gifts, oldest first."""
         rows = await self._db.fetch_all(
-            "SELECT s.subscription_id, i.amount, i.currency, s.created_at"
+            "SELECT s.subscription_id, s.ref, i.amount, i.currency, s.created_at"
             " FROM subscriptions s JOIN donation_intents i USING (intent_id)"
             " WHERE i.user_id = ? AND s.status = 'active' ORDER BY s.created_at",
             (user_id,),

@@ -199,6 +199,13 @@ MIGRATIONS: tuple[str, ...] = (
                GROUP BY payment_intent_id) x
            ON x.payment_intent_id = d.payment_intent_id;
     """,
+    # 6: buttons name a monthly gift by a random local reference, never by its Stripe id:
+    # the chat keeps the button after /forget, and a Stripe id would lead to the payer.
+    """
+    ALTER TABLE subscriptions ADD COLUMN ref TEXT;
+    UPDATE subscriptions SET ref = lower(hex(randomblob(8)));
+    CREATE UNIQUE INDEX subscriptions_by_ref ON subscriptions (ref);
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)
