@@ -29,7 +29,9 @@ async def webhook_bot(bot_api, make_settings):
     transport = httpx.ASGITransport(app=web)
     async with application, httpx.AsyncClient(transport=transport, base_url="http://bot") as http:
         await application.start()
+        services.broadcaster.start(application.bot)
         yield http, storage
+        await services.broadcaster.stop()
         await application.stop()
     await storage.close()
 
@@ -104,15 +106,19 @@ async def test_malformed_bodies_are_refused(webhook_bot, body, content_type, sta
     assert response.status_code == status
 
 
-async def test_health_check_reports_version_and_a_dead_database(webhook_bot):
+@pytest.mark.logs_errors  # the broadcast worker fails on the closed database too
+async def test_liveness_reports_the_version_and_readiness_a_dead_database(webhook_bot):
+    """In webhook mode readiness also asks Telegram for the webhook's last error."""
     http, storage = webhook_bot
     response = await http.get("/healthz")
     assert response.status_code == HTTPStatus.OK
-    assert response.json() == {"status": "ok", "version": tgbot.__version__, "database": "ok"}
+    assert response.json() == {"status": "ok", "version": tgbot.__version__}
+    assert (await http.get("/readyz")).status_code == HTTPStatus.OK
     await storage.close()  # the database goes away under the running bot
-    response = await http.get("/healthz")
+    assert (await http.get("/healthz")).status_code == HTTPStatus.OK  # the process is alive
+    response = await http.get("/readyz")
     assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
-    assert response.json()["database"] == "error"
+    assert "database unusable (ValueError)" in response.json()["problems"]
 
 
 async def test_stripe_webhook_asks_stripe_to_retry_while_donations_are_not_configured(webhook_bot):

@@ -33,7 +33,13 @@ def build_application(services: Services, *, polling: bool) -> Application:
         # and Telegram sends the last updates again after a restart.
         .get_updates_connection_pool_size(2)
         .concurrent_updates(PerUserOrder())
-        .rate_limiter(OutboundLimiter(settings.send_rate, on_sent=services.recent.record_sent))
+        .rate_limiter(
+            OutboundLimiter(
+                settings.send_rate,
+                on_sent=services.recent.record_sent,
+                on_answer=services.health.telegram_answered,
+            )
+        )
     )
     if not polling:
         builder = builder.updater(None)

@@ -23,9 +23,10 @@ from handlers.profile import publish_profile
 from tgbot.app import GET_UPDATES_TIMEOUT, build_application
 from tgbot.payments.gateway import PaymentsUnavailable, StripeGateway
 from tgbot.payments.service import DonationService, ReconcileReport
-from tgbot.services import Services
+from tgbot.services import RECONCILIATION, Services
 from tgbot.settings import Settings
 from tgbot.storage import Storage
+from tgbot.supervision import supervise
 from tgbot.web import create_web_app
 
 log = logging.getLogger(__name__)
@@ -90,14 +91,18 @@ async def reconcile_once(services: Services) -> ReconcileReport | None:
 async def _keep_reconciling(application: Application, services: Services) -> None:
     """Reconcile now and every RECONCILE_INTERVAL seconds (0: never), thanking new donors.
 
-    The first round also sends thank-yous that were due when the process last stopped.
+    The first round also sends thank-yous that were due when the process last stopped. Any
+    failure but Stripe being out of reach ends the run, and `supervise` starts it again.
     """
     interval = services.settings.reconcile_interval
+    health = services.health.task(RECONCILIATION)
     while True:
         report = await reconcile_once(services) if interval else None
         if report is not None and report.events_applied:
             log.info("reconciliation applied %d missed Stripe events", report.events_applied)
         await after_payments(application.bot, services)
+        if report is not None:
+            health.succeeded()
         if not interval:
             return
         await asyncio.sleep(interval)
@@ -150,15 +155,22 @@ async def _run_with(services: Services, extra_routes: Sequence[RouteFactory]) ->
         services.broadcaster.start(application.bot)
         reconciler = None
         if services.payments is not None:
-            reconciler = asyncio.create_task(_keep_reconciling(application, services))
+            reconciler = asyncio.create_task(
+                supervise(
+                    services.health.task(RECONCILIATION),
+                    lambda: _keep_reconciling(application, services),
+                )
+            )
         log.info("appeal-bot is running (%s mode) as @%s", settings.mode, application.bot.username)
-        await server.serve()
-        if reconciler is not None:
-            reconciler.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reconciler
-        await services.broadcaster.stop()
-        if polling:
-            await application.updater.stop()
-        await application.stop()
+        try:
+            await server.serve()
+        finally:  # every part stops, whatever state another is in
+            if reconciler is not None:
+                reconciler.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reconciler
+            await services.broadcaster.stop()
+            if polling:
+                await application.updater.stop()
+            await application.stop()
     log.info("appeal-bot stopped")

@@ -12,9 +12,12 @@ from tgbot.payments.service import DonationService
 from tgbot.safety import SafetyCheck, default_safety_check
 from tgbot.settings import Settings
 from tgbot.storage import Storage
+from tgbot.supervision import Health
 from tgbot.throttle import UserThrottle, urgent_throttle
 
 _KEY = "services"
+BROADCASTS = "broadcasts"
+RECONCILIATION = "reconciliation"
 
 
 @dataclass(slots=True)
@@ -31,10 +34,11 @@ class Services:
     languages: Languages = field(default_factory=Languages)
     recent: RecentMessages = field(default_factory=RecentMessages)
     payment_follow_up: Coalescer = field(default_factory=Coalescer)
+    health: Health = field(default_factory=Health)
     broadcaster: Broadcaster = field(init=False)
 
     def __post_init__(self) -> None:
-        self.broadcaster = Broadcaster(self.settings, self.storage)
+        self.broadcaster = Broadcaster(self.settings, self.storage, self.health.task(BROADCASTS))
 
     def attach(self, bot_data: dict) -> None:
         bot_data[_KEY] = self

@@ -1,4 +1,4 @@
-"""The HTTP side: health check, Telegram webhook and Stripe webhook, one Starlette app."""
+"""The HTTP side: liveness and readiness, Telegram webhook and Stripe webhook, one app."""
 
 import json
 import logging
@@ -17,8 +17,8 @@ import tgbot
 from handlers.donations import after_payments
 from tgbot.payments.events import MalformedEvent
 from tgbot.payments.gateway import BadSignature
+from tgbot.readiness import Readiness
 from tgbot.services import Services
-from tgbot.storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -49,20 +49,19 @@ def error(status: HTTPStatus, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
-def health_route(storage: Storage) -> Route:
+def health_routes(readiness: Readiness) -> list[Route]:
     async def healthz(_: Request) -> JSONResponse:
-        """200 when the database answers, 503 when it does not."""
-        try:
-            await storage.database.ping()
-        except Exception as exc:  # any failure means "unhealthy", whatever its type
-            log.warning("health check: database unusable (%s)", type(exc).__name__)
-            return JSONResponse(
-                {"status": "unavailable", "version": tgbot.__version__, "database": "error"},
-                status_code=HTTPStatus.SERVICE_UNAVAILABLE,
-            )
-        return JSONResponse({"status": "ok", "version": tgbot.__version__, "database": "ok"})
+        """Liveness: the process and its event loop answer (what Docker or systemd watch)."""
+        return JSONResponse({"status": "ok", "version": tgbot.__version__})
 
-    return Route("/healthz", healthz, methods=["GET"])
+    async def readyz(_: Request) -> JSONResponse:
+        """Readiness: 200 while the bot does its job, else 503 naming each problem."""
+        if problems := await readiness.problems():
+            body = {"status": "unavailable", "version": tgbot.__version__, "problems": problems}
+            return JSONResponse(body, status_code=HTTPStatus.SERVICE_UNAVAILABLE)
+        return JSONResponse({"status": "ok", "version": tgbot.__version__, "problems": []})
+
+    return [Route("/healthz", healthz, methods=["GET"]), Route("/readyz", readyz, methods=["GET"])]
 
 
 def telegram_route(application: Application, secret_token: str) -> Route:
@@ -127,7 +126,8 @@ def create_web_app(
 
     `extra_routes` lets the playground serve its page from the same app.
     """
-    routes = [health_route(services.storage), stripe_route(application, services)]
+    readiness = Readiness(services, application.bot, polling=telegram_secret is None)
+    routes = [*health_routes(readiness), stripe_route(application, services)]
     if telegram_secret is not None:
         routes.append(telegram_route(application, telegram_secret))
     return Starlette(routes=[*routes, *extra_routes])

@@ -67,12 +67,15 @@ class OutboundLimiter(BaseRateLimiter[Priority]):
         rate: float,
         clock: Callable[[], float] = time.monotonic,
         on_sent: SentObserver | None = None,
+        on_answer: Callable[[str], None] | None = None,
     ) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.rate = rate
         self._clock = clock
         self._on_sent = on_sent
+        self._on_answer = on_answer
+        """Told the method of each request Telegram answered: readiness watches getUpdates."""
         self._tokens = 1.0
         self._updated = clock()
         self._paused_until = 0.0
@@ -98,7 +101,10 @@ class OutboundLimiter(BaseRateLimiter[Priority]):
         rate_limit_args: Priority | None,
     ) -> JSON:
         if endpoint not in MESSAGE_ENDPOINTS:
-            return await callback(*args, **kwargs)
+            result = await callback(*args, **kwargs)
+            if self._on_answer is not None:
+                self._on_answer(endpoint)
+            return result
         for attempt in range(FLOOD_RETRIES + 1):
             if rate_limit_args is Priority.URGENT:
                 await self._urgent_turn()

@@ -24,6 +24,7 @@ from tgbot.payments.progress import Converter, share_of_evacuation
 from tgbot.settings import Settings
 from tgbot.storage import Storage
 from tgbot.storage.broadcasts import Broadcast, Delivery, Outcome, Summary
+from tgbot.supervision import TaskHealth, supervise
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,9 @@ RETRY_BASE = 0.5
 RETRY_CAP = 30.0
 STOP_GRACE = 5.0
 """Seconds `stop()` lets messages in flight finish before cancelling them."""
-ERROR_PAUSE = 5.0
+SETTLE_PAUSE = 1.0
+"""Seconds between tries to record a sent message while the database fails: the record must
+land, or the message would be sent again after a restart."""
 
 
 def stop_button(t: Texts) -> InlineKeyboardMarkup:
@@ -57,8 +60,9 @@ def milestone_step(settings: Settings) -> Money | None:
 class Broadcaster:
     """Runs in the background while the bot runs; `wake()` it when there is new work."""
 
-    def __init__(self, settings: Settings, storage: Storage) -> None:
+    def __init__(self, settings: Settings, storage: Storage, health: TaskHealth) -> None:
         self.settings = settings
+        self.health = health
         self.step = milestone_step(settings)
         """One milestone in the goal's currency; None when milestone news is off."""
         self._converter = Converter(settings.goal_currency, settings.exchange_rates)
@@ -73,7 +77,7 @@ class Broadcaster:
     def start(self, bot: Bot) -> None:
         self._bot = bot
         self._stop.clear()
-        self._task = asyncio.create_task(self._run(), name="broadcasts")
+        self._task = asyncio.create_task(supervise(self.health, self._run), name="broadcasts")
 
     def news_text(self, broadcast: Broadcast, t: Texts) -> str:
         """What a reader of `t.language` gets: their block, else the default language's."""
@@ -155,27 +159,28 @@ class Broadcaster:
                 await task
 
     async def _run(self) -> None:
+        """Pick up where the last run stopped, then send until stopped. A failure (the
+        database) ends the run; `supervise` starts it again, which resends what was in
+        flight."""
         resent = await self._store.recover()
+        self.health.succeeded()  # the database answers again
         if resent:
             log.warning("%d news messages were in flight when the bot stopped; resending", resent)
         for summary in await self._store.unreported():
             await self._report(summary)
         while not self._stopping:
-            try:
-                broadcast = await self._store.next_to_send()
-                if broadcast is None:
-                    await self._wait_for_work()
-                    continue
-                await self._deliver(broadcast)
-                if self._stopping:
-                    return
-                summary = await self._store.finish(broadcast.broadcast_id)
-                if summary is not None:
-                    await self._report(summary)
-            except Exception:
-                log.exception("the broadcast worker failed; retrying in %.0f s", ERROR_PAUSE)
-                await asyncio.sleep(ERROR_PAUSE)
-                await self._store.recover()
+            broadcast = await self._store.next_to_send()
+            if broadcast is None:
+                self.health.succeeded()
+                await self._wait_for_work()
+                continue
+            await self._deliver(broadcast)
+            if self._stopping:
+                return
+            summary = await self._store.finish(broadcast.broadcast_id)
+            self.health.succeeded()
+            if summary is not None:
+                await self._report(summary)
 
     async def _wait_for_work(self) -> None:
         self._wake.clear()
@@ -219,10 +224,16 @@ class Broadcaster:
         if not await self._store.claim(bid, user_id):
             return  # cancelled, or the person used /forget, since the page was read
         result = await self._attempt(broadcast, delivery)
-        if result is None:
-            await self._store.release(bid, user_id)
-        else:
-            await self._store.settle(bid, user_id, *result)
+        while True:  # a message sent must be recorded as sent, or it goes out twice
+            try:
+                if result is None:
+                    await self._store.release(bid, user_id)
+                else:
+                    await self._store.settle(bid, user_id, *result)
+                return
+            except Exception as error:
+                log.warning("recording a news delivery failed (%s); retrying", type(error).__name__)
+                await asyncio.sleep(SETTLE_PAUSE)
 
     async def _attempt(
         self, broadcast: Broadcast, delivery: Delivery
