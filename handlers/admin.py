@@ -7,21 +7,25 @@ written to the audit log.
 
 import csv
 import io
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import wraps
 
-from telegram import InputFile, Update
+from telegram import Bot, InputFile, Update
+from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler, ContextTypes
 
 from handlers.common import PRIVATE, Callback, replies_with, user_texts
-from tgbot.i18n import Texts
+from tgbot.i18n import Texts, texts
 from tgbot.payments.money import Money
-from tgbot.payments.service import Stats
+from tgbot.payments.service import EVENT_ATTEMPTS, Stats
 from tgbot.periods import week_start
-from tgbot.services import services
+from tgbot.services import Services, services
 from tgbot.storage.donations import TotalsRow
 from tgbot.storage.users import SubscriberStats
+
+log = logging.getLogger(__name__)
 
 ADMIN_COMMANDS = ("stats", "export_donations")
 CSV_COLUMNS = (
@@ -153,6 +157,25 @@ async def export_donations(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         InputFile(buffer.getvalue().encode(), filename=name),
         caption=t("admin.export_caption", count=len(rows)),
     )
+
+
+async def report_unreadable_events(
+    bot: Bot, services: Services, events: list[tuple[str, str]]
+) -> None:
+    """Tell every admin of Stripe events that could not be read after every try: the money
+    they stand for is missing from the totals until someone looks."""
+    settings = services.settings
+    for admin_id in settings.admin_ids:
+        record = await services.storage.users.get(admin_id)
+        t = texts(record.language if record else settings.default_language)
+        lines = [
+            t("admin.unreadable_event", event=event_id, kind=kind or "?", count=EVENT_ATTEMPTS)
+            for event_id, kind in events
+        ]
+        try:
+            await bot.send_message(admin_id, "\n".join(lines))
+        except TelegramError as error:
+            log.warning("could not tell an admin of unreadable events: %s", type(error).__name__)
 
 
 def register(application: Application) -> None:

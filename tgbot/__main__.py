@@ -72,6 +72,8 @@ async def _reconcile(settings: Settings) -> int:
         f"Read {report.events_read} Stripe events, applied {report.events_applied} new ones."
         + (" Thank-you messages are due; the running bot sends them." if report.thanks_due else "")
     )
+    for event_id, kind in report.unreadable:
+        print(f"Stripe event {event_id} ({kind or '?'}) could not be read after every try.")
     return 0
 
 

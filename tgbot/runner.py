@@ -18,6 +18,7 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application
 
+from handlers.admin import report_unreadable_events
 from handlers.donations import after_payments
 from handlers.profile import publish_profile
 from tgbot.app import GET_UPDATES_TIMEOUT, build_application
@@ -100,6 +101,8 @@ async def _keep_reconciling(application: Application, services: Services) -> Non
         report = await reconcile_once(services) if interval else None
         if report is not None and report.events_applied:
             log.info("reconciliation applied %d missed Stripe events", report.events_applied)
+        if report is not None and report.unreadable:
+            await report_unreadable_events(application.bot, services, report.unreadable)
         await after_payments(application.bot, services)
         if report is not None:
             health.succeeded()

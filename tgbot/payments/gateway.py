@@ -164,6 +164,15 @@ class StripeGateway:
             raise PaymentsUnavailable(_describe(error)) from None
         return events[::-1]
 
+    async def event(self, event_id: str) -> dict | None:
+        """One event by id; None when Stripe no longer has it (events are kept 30 days)."""
+        try:
+            return (await self.client.v1.events.retrieve_async(event_id)).to_dict()
+        except stripe.InvalidRequestError:
+            return None
+        except stripe.StripeError as error:
+            raise PaymentsUnavailable(_describe(error)) from None
+
     def verify(self, body: bytes, signature: str | None) -> dict:
         """The event in a webhook body, if its signature is Stripe's and fresh (5 minutes)."""
         if self._webhook_secret is None:

@@ -7,7 +7,7 @@ bot's database knows which chat it belongs to.
 import logging
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -36,6 +36,8 @@ RECONCILE_OVERLAP = 300
 SETTLEMENT_BATCH = 500
 """Payments settled per follow-up run; runs are coalesced, so one run may follow a burst."""
 INVOICE_PREFIX = "in_"
+EVENT_ATTEMPTS = 5
+"""Tries at an unreadable event (one per reconciliation) before the admins are told."""
 
 
 class StartProblem(StrEnum):
@@ -67,6 +69,8 @@ class ReconcileReport:
     events_read: int
     events_applied: int
     thanks_due: bool
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
+    """Events (id, type) that failed `EVENT_ATTEMPTS` times: the admins must hear of them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,16 +200,42 @@ class DonationService:
             if checkpoint is not None
             else started - RECONCILE_FIRST_LOOKBACK
         )
+        set_aside = await self.store.events_to_retry(EVENT_ATTEMPTS)
+        retried = []
+        for event_id in set_aside:
+            if (event := await self.gateway.event(event_id)) is not None:
+                retried.append(event)
+            else:  # Stripe no longer has it: one more failed try
+                await self.store.event_failed(event_id, "")
         events = await self.gateway.events_since(since, HANDLED_EVENTS)
         applied, thanks_due = 0, False
-        for event in events:
-            outcome = await self.apply(event)
+        fresh = [event for event in events if event.get("id") not in set_aside]
+        for event in [*retried, *fresh]:  # a set-aside event is tried once a run
+            outcome = await self._apply_or_set_aside(event, set_aside)
             if outcome is not None:
                 applied += 1
                 thanks_due |= outcome
         await self.store.set_checkpoint(RECONCILE_CHECKPOINT, started)
         await self.settle_pending()
-        return ReconcileReport(len(events), applied, thanks_due)
+        unreadable = await self.store.claim_poison_report(EVENT_ATTEMPTS)
+        return ReconcileReport(len(events), applied, thanks_due, unreadable)
+
+    async def _apply_or_set_aside(self, event: dict[str, Any], set_aside: list[str]) -> bool | None:
+        """Apply an event; one that cannot be read is set aside to be tried again by id, so
+        that it never holds back the checkpoint and the events after it."""
+        try:
+            outcome = await self.apply(event)
+        except MalformedEvent:
+            event_id, kind = event.get("id"), event.get("type")
+            if not isinstance(event_id, str):
+                log.warning("a Stripe event without an id could not be read")
+                return None
+            attempts = await self.store.event_failed(event_id, str(kind))
+            log.warning("Stripe event %s (%s) could not be read, try %d", event_id, kind, attempts)
+            return None
+        if event["id"] in set_aside:
+            await self.store.event_recovered(event["id"])
+        return outcome
 
     # -- reporting ---------------------------------------------------------------------------
 

@@ -428,6 +428,43 @@ class DonationStore:
         )
         return [ExportRow(**(dict(row) | {"monthly": bool(row["monthly"])})) for row in rows]
 
+    # -- events that could not be read ------------------------------------------------------
+
+    async def event_failed(self, event_id: str, kind: str) -> int:
+        """Count one more failed try at an event; returns its tries so far."""
+        now = _now()
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute(
+                "INSERT INTO failed_events (event_id, type, attempts, first_failed_at,"
+                " last_failed_at) VALUES (?, ?, 1, ?, ?) ON CONFLICT (event_id) DO UPDATE SET"
+                " attempts = attempts + 1, last_failed_at = excluded.last_failed_at"
+                " RETURNING attempts",
+                (event_id, kind, now, now),
+            )
+            (attempts,) = await cursor.fetchone()
+        return attempts
+
+    async def events_to_retry(self, max_attempts: int) -> list[str]:
+        rows = await self._db.fetch_all(
+            "SELECT event_id FROM failed_events WHERE attempts < ? ORDER BY first_failed_at",
+            (max_attempts,),
+        )
+        return [row["event_id"] for row in rows]
+
+    async def event_recovered(self, event_id: str) -> None:
+        async with self._db.transaction() as conn:
+            await conn.execute("DELETE FROM failed_events WHERE event_id = ?", (event_id,))
+
+    async def claim_poison_report(self, max_attempts: int) -> list[tuple[str, str]]:
+        """Events that failed `max_attempts` times and nobody was told of yet, marked told."""
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE failed_events SET reported = 1 WHERE reported = 0 AND attempts >= ?"
+                " RETURNING event_id, type",
+                (max_attempts,),
+            )
+            return [(row[0], row[1]) for row in await cursor.fetchall()]
+
     # -- checkpoints and privacy -------------------------------------------------------------
 
     async def checkpoint(self, name: str) -> int | None:

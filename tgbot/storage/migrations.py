@@ -206,6 +206,18 @@ MIGRATIONS: tuple[str, ...] = (
     UPDATE subscriptions SET ref = lower(hex(randomblob(8)));
     CREATE UNIQUE INDEX subscriptions_by_ref ON subscriptions (ref);
     """,
+    # 7: Stripe events that could not be read. Reconciliation moves past them and tries
+    # them again by id; after a few tries the admins are told, once.
+    """
+    CREATE TABLE failed_events (
+        event_id        TEXT    PRIMARY KEY,
+        type            TEXT    NOT NULL,
+        attempts        INTEGER NOT NULL,
+        first_failed_at INTEGER NOT NULL,
+        last_failed_at  INTEGER NOT NULL,
+        reported        INTEGER NOT NULL DEFAULT 0 CHECK (reported IN (0, 1))
+    ) STRICT;
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)
