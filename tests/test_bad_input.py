@@ -153,5 +153,7 @@ async def test_the_user_hears_of_a_failure_even_when_the_database_is_gone(bot, c
     bot.api.send_message(user, "/start")
     notice = await bot.api.wait_for_message(31)
     assert notice.text == with_emergency_line("de", "error.generic")
-    (error,) = [r for r in caplog.records if r.levelno == logging.ERROR]
+    (error,) = [
+        r for r in caplog.records if r.levelno == logging.ERROR and r.name == "handlers.errors"
+    ]
     assert "unhandled" in error.getMessage()
