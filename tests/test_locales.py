@@ -26,6 +26,7 @@ SAMPLE = {
     "available": "English (en), Русский (ru)",
     "link": "https://t.me/AppealBot",
     "contact": "Hotline +1 555 0100 & help@example.org",
+    "event": "evt_1Abc",
     "count": 5,
     "currency": "EUR",
     "amount": Money(2550, "eur"),
