@@ -38,10 +38,8 @@ def traces(path: Path) -> list[str]:
 
 
 async def stored_then_forgotten(path: Path, *, secure_delete: bool) -> list[str]:
-    storage = await Storage.open(str(path))
+    storage = await Storage.open(str(path), secure_delete=secure_delete)
     try:
-        if not secure_delete:
-            await storage.database.fetch_one("PRAGMA secure_delete = OFF")
         for user_id in OTHERS:  # rows around it, so that its page stays in use
             await storage.users.set_subscribed(user_id, "en", True)
         await storage.users.set_subscribed(PERSON, "ru", True)

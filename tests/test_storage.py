@@ -1,5 +1,6 @@
 """The SQLite layer: migrations from every older version, transactions, per-user data."""
 
+import asyncio
 import sqlite3
 
 import pytest
@@ -177,5 +178,32 @@ async def test_upgrading_turns_discreet_news_on_for_russian_subscribers(tmp_path
     try:
         rows = await storage.database.fetch_all("SELECT user_id, discreet FROM users")
         assert [tuple(row) for row in rows] == [(1, 1), (2, 0), (3, None)]
+    finally:
+        await storage.close()
+
+
+async def test_a_write_that_is_rolled_back_is_never_read(tmp_path):
+    """Reads use their own connection: they see committed data only, even mid-transaction."""
+    storage = await Storage.open(str(tmp_path / "bot.sqlite3"))
+    written, release = asyncio.Event(), asyncio.Event()
+
+    async def write_then_fail() -> None:
+        async with storage.database.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO users (user_id, language, created_at, updated_at)"
+                " VALUES (42, 'en', 0, 0)"
+            )
+            written.set()
+            await release.wait()
+            raise RuntimeError("rolled back")
+
+    try:
+        task = asyncio.create_task(write_then_fail())
+        await written.wait()
+        assert await storage.users.get(42) is None  # not committed: not shown
+        release.set()
+        with pytest.raises(RuntimeError):
+            await task
+        assert await storage.users.get(42) is None
     finally:
         await storage.close()

@@ -32,8 +32,8 @@ class Storage:
         self.audit = AuditLog(database)
 
     @classmethod
-    async def open(cls, path: str) -> "Storage":
-        return cls(await Database.open(path))
+    async def open(cls, path: str, *, secure_delete: bool = True) -> "Storage":
+        return cls(await Database.open(path, secure_delete=secure_delete))
 
     async def close(self) -> None:
         await self.database.close()

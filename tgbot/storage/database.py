@@ -1,8 +1,10 @@
 """The SQLite connection: pragmas, migrations and transactions.
 
-One aiosqlite connection serves the whole process. It runs in autocommit mode and every write
-goes through `transaction()`, which holds an asyncio lock so that coroutines never interleave
-statements inside each other's transactions.
+Two aiosqlite connections serve the whole process, each in its own thread. Every write goes
+through `transaction()` on the writer, which holds an asyncio lock so that coroutines never
+interleave statements inside each other's transactions. Reads (`fetch_one`, `fetch_all`) go
+to a read-only connection: in WAL mode it sees only committed data, so a total that is later
+rolled back is never shown, and a write waiting for the lock never holds up a read.
 
 Deleted rows must be gone from the disk, not only from queries: `secure_delete` overwrites
 them in the database file (Debian's SQLite has it on by default, upstream's does not), and
@@ -22,6 +24,7 @@ from tgbot.storage.migrations import LATEST_VERSION, MIGRATIONS
 
 log = logging.getLogger(__name__)
 
+CHECKPOINT = "PRAGMA wal_checkpoint(TRUNCATE)"
 CHECKPOINT_TRIES = 20
 CHECKPOINT_PAUSE = 0.1
 """Seconds between tries while a reader (a backup, the reconcile command) holds a snapshot."""
@@ -34,38 +37,37 @@ class DatabaseError(Exception):
 class Database:
     """An open database with its schema at the latest version."""
 
-    def __init__(self, connection: aiosqlite.Connection) -> None:
-        self._conn = connection
+    def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
+        self._conn = writer
+        self._reader = reader
         self._write_lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, path: Path | str) -> "Database":
-        """Open (creating folder and file if needed) and migrate to the latest schema."""
-        if str(path) != ":memory:":
+    async def open(cls, path: Path | str, *, secure_delete: bool = True) -> "Database":
+        """Open (creating folder and file if needed) and migrate to the latest schema.
+
+        `secure_delete=False` exists only to prove that the erasure test can fail.
+        """
+        in_memory = str(path) == ":memory:"
+        if not in_memory:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        connection = await aiosqlite.connect(path, isolation_level=None)
-        connection.row_factory = sqlite3.Row
-        database = cls(connection)
+        writer = await _connect(path, secure_delete=secure_delete)
         try:
-            await database._configure()
+            await writer.execute("PRAGMA journal_mode = WAL")
+            database = cls(writer, writer)
             await database._migrate()
+            if not in_memory:  # an in-memory database exists for one connection only
+                database._reader = await _connect(path, secure_delete=secure_delete)
+                await database._reader.execute("PRAGMA query_only = ON")
         except BaseException:
-            await connection.close()
+            await writer.close()
             raise
         return database
 
     async def close(self) -> None:
+        if self._reader is not self._conn:
+            await self._reader.close()
         await self._conn.close()
-
-    async def _configure(self) -> None:
-        for pragma in (
-            "PRAGMA journal_mode = WAL",
-            "PRAGMA foreign_keys = ON",
-            "PRAGMA synchronous = NORMAL",
-            "PRAGMA busy_timeout = 5000",
-            "PRAGMA secure_delete = ON",
-        ):
-            await self._conn.execute(pragma)
 
     async def schema_version(self) -> int:
         async with self._conn.execute("PRAGMA user_version") as cursor:
@@ -91,8 +93,8 @@ class Database:
                 raise
 
     async def ping(self) -> None:
-        """Raise if the database cannot be read (used by the health check)."""
-        async with self._conn.execute("SELECT count(*) FROM sqlite_master") as cursor:
+        """Raise if the database cannot be read (used by the readiness check)."""
+        async with self._reader.execute("SELECT count(*) FROM sqlite_master") as cursor:
             await cursor.fetchone()
 
     @asynccontextmanager
@@ -114,8 +116,8 @@ class Database:
         so this tries again for a while.
         """
         for _ in range(CHECKPOINT_TRIES):
-            async with self._write_lock:
-                busy, _, _ = await self.fetch_one("PRAGMA wal_checkpoint(TRUNCATE)")
+            async with self._write_lock, self._conn.execute(CHECKPOINT) as cursor:
+                busy, _, _ = await cursor.fetchone()
             if not busy:
                 return True
             await asyncio.sleep(CHECKPOINT_PAUSE)
@@ -123,9 +125,22 @@ class Database:
         return False
 
     async def fetch_one(self, sql: str, params: tuple = ()) -> sqlite3.Row | None:
-        async with self._conn.execute(sql, params) as cursor:
+        async with self._reader.execute(sql, params) as cursor:
             return await cursor.fetchone()
 
     async def fetch_all(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
-        async with self._conn.execute(sql, params) as cursor:
+        async with self._reader.execute(sql, params) as cursor:
             return list(await cursor.fetchall())
+
+
+async def _connect(path: Path | str, *, secure_delete: bool) -> aiosqlite.Connection:
+    connection = await aiosqlite.connect(path, isolation_level=None)
+    connection.row_factory = sqlite3.Row
+    for pragma in (
+        "PRAGMA foreign_keys = ON",
+        "PRAGMA synchronous = NORMAL",
+        "PRAGMA busy_timeout = 5000",
+        f"PRAGMA secure_delete = {'ON' if secure_delete else 'OFF'}",
+    ):
+        await connection.execute(pragma)
+    return connection
