@@ -3,10 +3,17 @@
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from handlers.common import PRIVATE, callback, replies_with, user_texts
+from handlers.common import PRIVATE, callback, user_texts
 from tgbot.services import services
 
-privacy = replies_with("privacy.text")
+
+async def privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """What is kept, and for how long backups keep it when the operator makes them."""
+    t = await user_texts(update.effective_user, context)
+    text = t("privacy.text")
+    if days := services(context).settings.backup_retention_days:
+        text = f"{text}\n\n{t('privacy.backups', count=days)}"
+    await update.effective_message.reply_text(text)
 
 
 async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

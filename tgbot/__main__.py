@@ -3,6 +3,7 @@
 import argparse
 import asyncio
 import sys
+from pathlib import Path
 
 from tgbot import __version__
 from tgbot.logs import setup_logging
@@ -22,6 +23,10 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("run", help="run the bot (the default)")
     commands.add_parser("reconcile", help="apply Stripe events that webhooks missed, then exit")
+    backup = commands.add_parser(
+        "backup", help="copy the database consistently, even while the bot runs"
+    )
+    backup.add_argument("path", type=Path, help="file to write the copy to")
     playground = commands.add_parser(
         "playground",
         help="try the bot in a browser with emulated Telegram and Stripe (needs no settings)",
@@ -41,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
         print("Configuration error: STRIPE_SECRET_KEY: required to reconcile", file=sys.stderr)
         return EXIT_CONFIG
 
+    if command == "backup":
+        return _backup(settings.database_path, arguments.path)
+
     from tgbot import runner  # imported late: configuration errors should answer fast
 
     try:
@@ -50,6 +58,18 @@ def main(argv: list[str] | None = None) -> int:
     except DatabaseError as error:
         print(f"Database error: {error}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _backup(database: Path, target: Path) -> int:
+    from tgbot.storage.backup import BackupError, backup
+
+    try:
+        size = backup(database, target)
+    except BackupError as error:
+        print(f"Backup failed: {error}", file=sys.stderr)
+        return 1
+    print(f"Backed up {database} to {target} ({size:,} bytes).")
     return 0
 
 

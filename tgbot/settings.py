@@ -86,6 +86,8 @@ class Settings(BaseSettings):
     donation_cancel_url: str | None = None
     donation_sessions_per_hour: int = Field(default=10, ge=1, le=1000)
     reconcile_interval: int = Field(default=600, ge=0)
+    backup_retention_days: int = Field(default=0, ge=0, le=3650)
+    """How long the operator keeps database backups; /privacy says so (0: no backups)."""
 
     send_rate: float = Field(default=29, gt=0, le=1000)
     broadcast_senders: int = Field(default=1, ge=1, le=16)
