@@ -79,11 +79,14 @@ async def test_two_paid_events_owe_one_thank_you(storage):
     assert await storage.donations.claim_thanks() == []  # claimed: never sent twice
 
 
-async def test_refunds_are_cumulative_and_may_come_first(storage):
-    await apply(storage, RefundChange("pi_1", "ch_1", 1500))  # the later, larger refund
-    await apply(storage, RefundChange("pi_1", "ch_1", 500))  # an earlier one, delivered late
+async def test_a_refund_may_come_first_and_the_latest_reading_of_the_charge_wins(storage):
+    """The service reads `amount_refunded` from the charge for each event: a smaller later
+    reading (a refund that failed) replaces a larger one."""
+    await apply(storage, RefundChange("pi_1", "ch_1", 1500))
     await apply(storage, session("paid"))
     assert await kept(storage) == 1000
+    await apply(storage, RefundChange("pi_1", "ch_1", 500))
+    assert await kept(storage) == 2000
 
 
 async def test_a_gift_refunded_in_full_is_no_longer_counted_as_a_donation(storage):

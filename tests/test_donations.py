@@ -301,6 +301,23 @@ async def test_disputes_hold_the_money_until_won(giving):
     assert await kept_total(giving) == Money(2500, "eur")
 
 
+async def test_refund_events_out_of_order_and_a_failed_refund_keep_the_charges_truth(giving):
+    """Each refund event is checked against the charge: a late, older event changes nothing,
+    and a refund that fails afterwards is no longer taken off the total."""
+    user = giving.api.make_user(DONOR, language_code="en")
+    await donate(giving, user)
+    await deliver(giving, giving.stripe.pay(only_session(giving)["id"]))
+    charge = next(iter(giving.stripe.charges))
+    first = giving.stripe.refund(charge, 500)
+    second = giving.stripe.refund(charge, 1000)
+    await deliver(giving, second)
+    await deliver(giving, first)  # delivered late: it said 500, the charge says 1500
+    assert await kept_total(giving) == Money(1000, "eur")
+    refund = next(r for r in giving.stripe.refunds.values() if r["amount"] == 1000)
+    await deliver(giving, giving.stripe.fail_refund(refund["id"]))
+    assert await kept_total(giving) == Money(2000, "eur")
+
+
 async def test_a_dispute_inquiry_is_not_counted_as_money_returned(giving):
     """Stripe takes no funds for an inquiry; only its escalation to a dispute holds money."""
     user = giving.api.make_user(DONOR, language_code="en")

@@ -4,6 +4,9 @@ Only payments this bot asked for count: a Checkout Session's `client_reference_i
 monthly gift's subscription metadata, holds one of our random intent ids. Everything else in
 the account's event stream is acknowledged and ignored.
 
+Refunds are read from the charge itself (`RefundChange.amount_refunded` None: to be fetched)
+on every refund or dispute event: events arrive out of order, and a refund can fail later.
+
 A one-time gift is counted from its Checkout Session. A monthly gift is counted from each paid
 invoice instead; its Checkout Session only records that the gift started, so the first month
 is never counted twice.
@@ -26,13 +29,14 @@ SESSION_STATUSES = {
     "checkout.session.expired": "expired",
 }
 DISPUTE_EVENTS = ("charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed")
+REFUND_EVENTS = ("charge.refunded", "charge.refund.updated")
 SUBSCRIPTION_ENDED = "customer.subscription.deleted"
 INVOICE_PAID = "invoice.paid"
 HANDLED_EVENTS = (
     *SESSION_STATUSES,
     INVOICE_PAID,
     SUBSCRIPTION_ENDED,
-    "charge.refunded",
+    *REFUND_EVENTS,
     *DISPUTE_EVENTS,
 )
 
@@ -65,8 +69,11 @@ def changes_from(event: dict[str, Any]) -> list[Change]:
             return [SubscriptionChange(data["id"], intent, "canceled")]
         if kind == "charge.refunded" and (payment := _id(data.get("payment_intent"))):
             return [RefundChange(payment, data["id"], int(data["amount_refunded"]))]
+        if kind == "charge.refund.updated" and (payment := _id(data.get("payment_intent"))):
+            return [RefundChange(payment, str(_id(data["charge"])), None)]
         if kind in DISPUTE_EVENTS and (payment := _id(data.get("payment_intent"))):
-            return [DisputeChange(data["id"], payment, int(data["amount"]), str(data["status"]))]
+            dispute = DisputeChange(data["id"], payment, int(data["amount"]), str(data["status"]))
+            return [dispute, RefundChange(payment, str(_id(data["charge"])), None)]
     except (KeyError, TypeError, ValueError) as error:
         raise MalformedEvent(f"{type(error).__name__} in a {event.get('type')!r} event") from None
     return []

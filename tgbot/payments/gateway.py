@@ -109,6 +109,15 @@ class StripeGateway:
             raise PaymentsUnavailable(_describe(error)) from None
         return CheckoutLink(session["id"], session["url"], session["expires_at"])
 
+    async def amount_refunded(self, charge_id: str) -> int:
+        """What is refunded of a charge now: events arrive out of order, and a refund that
+        fails later is taken off again."""
+        try:
+            charge = await self.client.v1.charges.retrieve_async(charge_id)
+        except stripe.StripeError as error:
+            raise PaymentsUnavailable(_describe(error)) from None
+        return int(charge["amount_refunded"])
+
     async def settlement(self, payment_intent_id: str) -> Settlement | None:
         """The balance transaction of a payment, or None while Stripe has none yet."""
         try:

@@ -7,7 +7,7 @@ bot's database knows which chat it belongs to.
 import logging
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -19,7 +19,7 @@ from tgbot.payments.progress import Converter, Progress, progress
 from tgbot.periods import day_start, week_start
 from tgbot.settings import Settings
 from tgbot.storage import Storage
-from tgbot.storage.donations import ExportRow, MonthlyGift, TotalsRow
+from tgbot.storage.donations import Change, ExportRow, MonthlyGift, RefundChange, TotalsRow
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +169,14 @@ class DonationService:
             event_id, kind, created = str(event["id"]), str(event["type"]), int(event["created"])
         except (KeyError, TypeError, ValueError) as error:
             raise MalformedEvent(f"{type(error).__name__} in an event's id, type or date") from None
-        return await self.store.apply_event(event_id, kind, created, changes_from(event))
+        changes = [await self._current(change) for change in changes_from(event)]
+        return await self.store.apply_event(event_id, kind, created, changes)
+
+    async def _current(self, change: Change) -> Change:
+        """A refund as the charge has it now, whatever the event said."""
+        if not isinstance(change, RefundChange):
+            return change
+        return replace(change, amount_refunded=await self.gateway.amount_refunded(change.charge_id))
 
     async def settle_pending(self) -> int:
         """Record Stripe's settled amount for paid donations that lack it; returns how many.

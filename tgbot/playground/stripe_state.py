@@ -385,6 +385,19 @@ class StripeAccount:
             del previous["refunded"]
         return self._emit("charge.refunded", charged, previous_attributes=previous)
 
+    def fail_refund(self, refund_id: str, reason: str = "expired_or_canceled_card") -> JSONDict:
+        """A refund fails (the card was closed): its amount goes back to the balance and off
+        the charge's ``amount_refunded``; returns ``charge.refund.updated``."""
+        refunded = self.refunds[refund_id]
+        if refunded["status"] != "succeeded":
+            raise ValueError(f"refund {refund_id} is {refunded['status']}, not succeeded")
+        charged = self._charge(refunded["charge"])
+        refunded["status"], refunded["failure_reason"] = "failed", reason
+        charged["amount_refunded"] -= refunded["amount"]
+        charged["refunded"] = False
+        previous = {"status": "succeeded", "failure_reason": None}
+        return self._emit("charge.refund.updated", refunded, previous_attributes=previous)
+
     def dispute(
         self,
         charge_id: str,

@@ -65,7 +65,8 @@ class SubscriptionChange:
 class RefundChange:
     payment_intent_id: str
     charge_id: str
-    amount_refunded: int
+    amount_refunded: int | None
+    """What the charge has refunded now, as Stripe says; None until it has been asked."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,7 +300,7 @@ class DonationStore:
         await conn.execute(
             "INSERT INTO refunds (payment_intent_id, charge_id, amount_refunded, updated_at)"
             " VALUES (?, ?, ?, ?) ON CONFLICT (payment_intent_id) DO UPDATE SET"
-            " amount_refunded = MAX(refunds.amount_refunded, excluded.amount_refunded),"
+            " amount_refunded = excluded.amount_refunded,"  # fetched from the charge just now
             " updated_at = excluded.updated_at",
             (change.payment_intent_id, change.charge_id, change.amount_refunded, _now()),
         )
