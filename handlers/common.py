@@ -42,9 +42,10 @@ async def user_state(
         return texts(client), None
     users = services(context).storage.users
     record = await users.get(user.id)
-    services(context).languages.remember(
-        user.id, record.language if record is not None and record.language_chosen else None
-    )
+    if record is not None and record.language_chosen:
+        services(context).languages.put(user.id, record.language)
+    else:
+        services(context).languages.forget(user.id)
     if record is None:
         return texts(client), None
     if record.blocked:  # they are writing to the bot again

@@ -26,8 +26,6 @@ from tgbot.settings import CURRENCIES
 log = logging.getLogger(__name__)
 
 DEFAULT_CURRENCY = {"en": "usd", "ru": "usd", "de": "eur", "fr": "eur", "es": "eur"}
-AWAITING_AMOUNT = "donation_currency"
-"""user_data key while the bot waits for a typed amount after "Other amount"."""
 BAR_CELLS = 10
 
 not_configured = replies_with("donate.unavailable")
@@ -173,7 +171,7 @@ async def donation_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         keyboard = amount_keyboard(t, context, currency, monthly)
         await query.edit_message_text(offer_text(t, monthly), reply_markup=keyboard)
     elif action == "other":
-        context.user_data[AWAITING_AMOUNT] = (currency, monthly)
+        services(context).awaiting_amount.put(update.effective_user.id, (currency, monthly))
         key = "donate.other_prompt_monthly" if monthly else "donate.other_prompt"
         await update.effective_message.reply_text(t(key, currency=currency.upper()))
     elif action == "pay" and minor.isdigit() and len(minor) <= 9:
@@ -192,16 +190,17 @@ async def take_typed_amount(update: Update, context: ContextTypes.DEFAULT_TYPE, 
     A message without digits is taken as a change of mind: the wait ends and the message is
     treated as a question.
     """
-    data = context.application.user_data.get(update.effective_user.id)
-    if not data or AWAITING_AMOUNT not in data:
+    waiting = services(context).awaiting_amount
+    user_id = update.effective_user.id
+    if (awaited := waiting.get(user_id)) is None:
         return False
     text = update.effective_message.text
     if not any(char.isdigit() for char in text):
-        data.pop(AWAITING_AMOUNT)
+        waiting.forget(user_id)
         return False
-    currency, monthly = data[AWAITING_AMOUNT]
+    currency, monthly = awaited
     if await pay_typed(update, context, t, text, currency, monthly=monthly):
-        data.pop(AWAITING_AMOUNT)
+        waiting.forget(user_id)
     return True
 
 

@@ -59,7 +59,6 @@ async def erase(update: Update, context: ContextTypes.DEFAULT_TYPE, *, cancel_gi
     running = bool(await services(context).storage.donations.monthly_gifts(user.id))
     await services(context).storage.forget(user.id, keep_donations=running)
     services(context).forget_in_memory(user.id)
-    context.application.drop_user_data(user.id)
     await chat.send_message(t("erase.done_gift_running" if cancel_failed else "erase.done"))
     services(context).recent.forget(chat.id)  # the last line is all that is left
 

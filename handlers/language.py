@@ -37,7 +37,7 @@ async def choose(update: Update, context: ContextTypes.DEFAULT_TYPE, language: s
     """Store the choice and confirm it, with the main menu, in the new language."""
     user = update.effective_user
     await services(context).storage.users.choose_language(user.id, language)
-    services(context).languages.remember(user.id, language)
+    services(context).languages.put(user.id, language)
     t = texts(language)
     subscribed = await is_subscribed(user, context)
     await update.effective_message.reply_text(

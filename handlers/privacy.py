@@ -37,7 +37,6 @@ async def forget_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         user_id = update.effective_user.id
         deleted = await services(context).storage.forget(user_id)
         services(context).forget_in_memory(user_id)
-        context.application.drop_user_data(user_id)
         outcome = t("forget.done") if deleted else t("forget.nothing")
     else:
         outcome = t("forget.cancelled")

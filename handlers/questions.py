@@ -59,7 +59,8 @@ async def answer(
     Someone not subscribed is offered news with their first answer.
     """
     text = topic.answer.format(emergency_contact=emergency_contact(t, services(context).settings))
-    offer = None if topic.follow_up else news_offer(t, context, subscribed)
+    user_id = update.effective_user.id
+    offer = None if topic.follow_up else news_offer(t, context, user_id, subscribed)
     await update.effective_message.reply_text(text, reply_markup=offer)
     if topic.follow_up is not None:
         await FOLLOW_UPS[topic.follow_up](update, context)

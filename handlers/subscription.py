@@ -16,10 +16,6 @@ from tgbot.i18n import Texts
 from tgbot.services import services
 
 REASONS = ("too_often", "not_relevant", "privacy", "other")
-REASON_DUE = "unsubscribe_reason_due"
-"""user_data flag (memory only) that lets one reason be counted per unsubscription."""
-OFFERED = "news_offered"
-"""user_data flag (memory only): news was offered after an answer already."""
 
 
 def reason_buttons(t: Texts) -> InlineKeyboardMarkup:
@@ -33,12 +29,13 @@ def reason_buttons(t: Texts) -> InlineKeyboardMarkup:
 
 
 def news_offer(
-    t: Texts, context: ContextTypes.DEFAULT_TYPE, subscribed: bool
+    t: Texts, context: ContextTypes.DEFAULT_TYPE, user_id: int, subscribed: bool
 ) -> InlineKeyboardMarkup | None:
-    """A Get news button, offered once (per run of the bot) to someone not subscribed."""
-    if subscribed or context.user_data.get(OFFERED):
+    """A Get news button, offered once (while remembered) to someone not subscribed."""
+    offered = services(context).news_offered
+    if subscribed or offered.get(user_id):
         return None
-    context.user_data[OFFERED] = True
+    offered.put(user_id, True)
     button = InlineKeyboardButton(t("menu.subscribe"), callback_data=callback("sub", "on"))
     return InlineKeyboardMarkup([[button]])
 
@@ -69,7 +66,7 @@ async def set_subscription(
     elif not changed:
         await message.reply_text(t("unsubscribe.already"))
     else:
-        context.user_data[REASON_DUE] = True
+        services(context).reason_due.put(user.id, True)
         await message.reply_text(
             f"{t('unsubscribe.done')}\n\n{t('unsubscribe.reason_prompt')}",
             reply_markup=reason_buttons(t),
@@ -137,7 +134,7 @@ async def reason_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     """Count the reason once, then thank and remove the buttons."""
     query = update.callback_query
     t = await user_texts(update.effective_user, context)
-    if not context.user_data.pop(REASON_DUE, False):
+    if not services(context).reason_due.pop(update.effective_user.id):
         await query.answer(t("error.stale_button"))
         return
     await services(context).storage.users.count_reason(query.data.removeprefix("unsub:"))

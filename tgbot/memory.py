@@ -3,8 +3,10 @@
 The emergency reply must not wait on the database, so the language a person chose is
 mirrored here when their stored row is read. Erasing a chat needs the ids of its recent
 messages: Telegram has no call to list them, and ids in private chats come from one counter
-per bot account, so they cannot be derived. Both forget a person on request (`/forget`,
-erasing the chat) and forget the least recently seen first when full.
+per bot account, so they cannot be derived. Short-lived conversation state (an amount the bot
+waits for, a reason for leaving it may count) lives here too, instead of python-telegram-bot's
+`user_data`, which grows with every person ever seen. Every structure forgets a person on
+request (`/forget`, erasing the chat) and drops the least recently seen, or the too old, first.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import time
 from array import array
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 DELETABLE_SECONDS = 48 * 3600
 """Telegram lets a bot delete a private chat's messages for 48 hours after they were sent."""
@@ -24,31 +26,48 @@ MAX_MESSAGES_PER_CHAT = 200
 message, a full table stays under 200 MB even if every chat were full."""
 
 
-class Languages:
-    """Each person's chosen language, as last read from storage."""
+V = TypeVar("V")
 
-    def __init__(self, capacity: int = MAX_PEOPLE) -> None:
+
+class PerPerson(Generic[V]):
+    """One value per person, at most `capacity` people and `max_age` seconds old."""
+
+    def __init__(
+        self,
+        capacity: int = MAX_PEOPLE,
+        max_age: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.capacity = capacity
-        self._chosen: OrderedDict[int, str] = OrderedDict()
+        self.max_age = max_age
+        self._clock = clock
+        self._values: OrderedDict[int, tuple[float, V]] = OrderedDict()
 
-    def get(self, user_id: int) -> str | None:
-        return self._chosen.get(user_id)
+    def get(self, user_id: int) -> V | None:
+        found = self._values.get(user_id)
+        if found is None:
+            return None
+        if self.max_age is not None and self._clock() - found[0] > self.max_age:
+            del self._values[user_id]
+            return None
+        return found[1]
 
-    def remember(self, user_id: int, language: str | None) -> None:
-        """Record the choice; None means the person has not chosen (or no longer has)."""
-        if language is None:
-            self._chosen.pop(user_id, None)
-            return
-        self._chosen[user_id] = language
-        self._chosen.move_to_end(user_id)
-        if len(self._chosen) > self.capacity:
-            self._chosen.popitem(last=False)
+    def put(self, user_id: int, value: V) -> None:
+        self._values[user_id] = (self._clock(), value)
+        self._values.move_to_end(user_id)
+        if len(self._values) > self.capacity:
+            self._values.popitem(last=False)
+
+    def pop(self, user_id: int) -> V | None:
+        found = self.get(user_id)
+        self._values.pop(user_id, None)
+        return found
 
     def forget(self, user_id: int) -> None:
-        self._chosen.pop(user_id, None)
+        self._values.pop(user_id, None)
 
     def __len__(self) -> int:
-        return len(self._chosen)
+        return len(self._values)
 
 
 class RecentMessages:
@@ -81,11 +100,14 @@ class RecentMessages:
         if len(pairs) > 2 * self.per_chat:
             del pairs[:2]
 
-    def record_sent(self, request: dict[str, Any], result: object) -> None:
+    def record_sent(self, method: str, request: dict[str, Any], result: object) -> None:
         """Note a message the bot sent to a private chat (an `OutboundLimiter` observer).
 
         Private chats have positive ids, the person's own; groups and channels negative.
+        An edit names a message already noted (or forgotten on purpose): it is not noted.
         """
+        if method.startswith("edit"):
+            return
         chat_id = request.get("chat_id")
         message_id = result.get("message_id") if isinstance(result, dict) else None
         if isinstance(chat_id, int) and chat_id > 0 and isinstance(message_id, int):

@@ -7,7 +7,7 @@ from telegram.ext import CallbackContext
 from tgbot.broadcasts.worker import Broadcaster
 from tgbot.coalesce import Coalescer
 from tgbot.faq import Faq, default_faq
-from tgbot.memory import Languages, RecentMessages
+from tgbot.memory import PerPerson, RecentMessages
 from tgbot.payments.service import DonationService
 from tgbot.safety import SafetyCheck, default_safety_check
 from tgbot.settings import Settings
@@ -18,6 +18,8 @@ from tgbot.throttle import UserThrottle, urgent_throttle
 _KEY = "services"
 BROADCASTS = "broadcasts"
 RECONCILIATION = "reconciliation"
+WAIT_SECONDS = 3600
+"""How long the bot waits for a typed amount or a reason for leaving."""
 
 
 @dataclass(slots=True)
@@ -31,8 +33,17 @@ class Services:
     throttle: UserThrottle = field(default_factory=UserThrottle)
     urgent_throttle: UserThrottle = field(default_factory=urgent_throttle)
     """Bounds the emergency replies one person can make the bot send (they skip `throttle`)."""
-    languages: Languages = field(default_factory=Languages)
+    languages: PerPerson[str] = field(default_factory=PerPerson)
+    """Each person's chosen language, as last read from storage."""
     recent: RecentMessages = field(default_factory=RecentMessages)
+    awaiting_amount: PerPerson[tuple[str, bool]] = field(
+        default_factory=lambda: PerPerson(max_age=WAIT_SECONDS)
+    )
+    """(currency, monthly) while the bot waits for an amount typed after "Other amount"."""
+    reason_due: PerPerson[bool] = field(default_factory=lambda: PerPerson(max_age=WAIT_SECONDS))
+    """Someone who just left the news may say why, once."""
+    news_offered: PerPerson[bool] = field(default_factory=PerPerson)
+    """News was offered after an answer: not again (while remembered)."""
     payment_follow_up: Coalescer = field(default_factory=Coalescer)
     health: Health = field(default_factory=Health)
     broadcaster: Broadcaster = field(init=False)
@@ -45,10 +56,11 @@ class Services:
 
     def forget_in_memory(self, user_id: int) -> None:
         """Drop what memory holds about a person (their private chat has their id)."""
-        self.languages.forget(user_id)
-        self.recent.forget(user_id)
-        self.throttle.forget(user_id)
-        self.urgent_throttle.forget(user_id)
+        for kept in (
+            self.languages, self.recent, self.throttle, self.urgent_throttle,
+            self.awaiting_amount, self.reason_due, self.news_offered,
+        ):  # fmt: skip
+            kept.forget(user_id)
 
 
 def services(context: CallbackContext) -> Services:

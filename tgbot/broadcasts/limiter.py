@@ -49,8 +49,8 @@ class Priority(Enum):
 
 
 JSON = bool | dict[str, Any] | list[dict[str, Any]]
-SentObserver = Callable[[dict[str, Any], JSON], None]
-"""Told of each message sent: the request's parameters and Telegram's result."""
+SentObserver = Callable[[str, dict[str, Any], JSON], None]
+"""Told of each message sent or edited: the method, its parameters and Telegram's result."""
 
 
 def retry_seconds(error: RetryAfter) -> float:
@@ -123,7 +123,7 @@ class OutboundLimiter(BaseRateLimiter[Priority]):
                     raise
             else:
                 if self._on_sent is not None:
-                    self._on_sent(data, result)
+                    self._on_sent(endpoint, data, result)
                 return result
         raise AssertionError("unreachable")  # pragma: no cover
 
