@@ -287,11 +287,15 @@ async def test_refund_before_completion_and_partial_refunds(giving):
     assert await kept_total(giving) == Money(5000, "eur")
 
 
-async def test_disputes_hold_the_money_until_won(giving):
-    user = giving.api.make_user(DONOR, language_code="en")
-    await donate(giving, user)
+async def paid_charge(giving) -> str:
+    """A 25 EUR gift, paid and recorded; returns its charge's id."""
+    await donate(giving, giving.api.make_user(DONOR, language_code="en"))
     await deliver(giving, giving.stripe.pay(only_session(giving)["id"]))
-    charge = next(iter(giving.stripe.charges))
+    return next(iter(giving.stripe.charges))
+
+
+async def test_disputes_hold_the_money_until_won(giving):
+    charge = await paid_charge(giving)
     opened = giving.stripe.dispute(charge)
     dispute = opened["data"]["object"]["id"]
     closed = giving.stripe.close_dispute(dispute, status="won")
@@ -304,10 +308,7 @@ async def test_disputes_hold_the_money_until_won(giving):
 async def test_refund_events_out_of_order_and_a_failed_refund_keep_the_charges_truth(giving):
     """Each refund event is checked against the charge: a late, older event changes nothing,
     and a refund that fails afterwards is no longer taken off the total."""
-    user = giving.api.make_user(DONOR, language_code="en")
-    await donate(giving, user)
-    await deliver(giving, giving.stripe.pay(only_session(giving)["id"]))
-    charge = next(iter(giving.stripe.charges))
+    charge = await paid_charge(giving)
     first = giving.stripe.refund(charge, 500)
     second = giving.stripe.refund(charge, 1000)
     await deliver(giving, second)
@@ -320,10 +321,7 @@ async def test_refund_events_out_of_order_and_a_failed_refund_keep_the_charges_t
 
 async def test_a_dispute_inquiry_is_not_counted_as_money_returned(giving):
     """Stripe takes no funds for an inquiry; only its escalation to a dispute holds money."""
-    user = giving.api.make_user(DONOR, language_code="en")
-    await donate(giving, user)
-    await deliver(giving, giving.stripe.pay(only_session(giving)["id"]))
-    charge = next(iter(giving.stripe.charges))
+    charge = await paid_charge(giving)
     opened = giving.stripe.dispute(charge, inquiry=True)
     await deliver(giving, opened)
     assert await kept_total(giving) == Money(2500, "eur")
