@@ -227,7 +227,7 @@ def progress_text(t: Texts, progress: Progress) -> str:
         filled = min(BAR_CELLS, int(share * BAR_CELLS))
         lines.append("▓" * filled + "░" * (BAR_CELLS - filled))
     lines.append(t("progress.donations", count=progress.donations))
-    if progress.evacuations is not None:
+    if progress.evacuations:  # "enough for up to 0" says nothing
         lines.append(t("progress.evacuations", count=progress.evacuations))
     if progress.unconverted:
         amounts = ", ".join(t.money(money) for money in progress.unconverted)
