@@ -243,6 +243,32 @@ async def cancel_broadcast(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     )
 
 
+@admins_only
+async def paused_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Resume or cancel a post paused after a restore from a backup."""
+    query = update.callback_query
+    _, action, number = query.data.split(":")
+    broadcast_id = int(number)
+    t = await user_texts(update.effective_user, context)
+    store = services(context).storage.broadcasts
+    if action == "resume":
+        if not await store.resume(broadcast_id):
+            await query.answer(t("error.stale_button"))
+            return
+        await audit(update, context, "resume_broadcast", broadcast_id)
+        outcome = t("news.resumed", id=broadcast_id)
+    else:
+        counts = await store.cancel(broadcast_id)
+        if counts is None:
+            await query.answer(t("error.stale_button"))
+            return
+        await audit(update, context, "cancel_broadcast", broadcast_id)
+        outcome = t("broadcasts.cancelled", id=broadcast_id, count=counts.cancelled)
+    services(context).broadcaster.wake()
+    await query.answer()
+    await _close_summary(query.message, outcome)
+
+
 def register(application: Application) -> None:
     application.add_handler(
         MessageHandler(PRIVATE & ~filters.COMMAND, draft_message), group=DRAFT_GROUP
@@ -252,4 +278,7 @@ def register(application: Application) -> None:
     application.add_handler(CommandHandler("cancel_broadcast", cancel_broadcast, filters=PRIVATE))
     application.add_handler(
         CallbackQueryHandler(draft_button, pattern=r"^post:(send|discard):\d{1,12}$")
+    )
+    application.add_handler(
+        CallbackQueryHandler(paused_button, pattern=r"^post:(resume|cancel):\d{1,12}$")
     )

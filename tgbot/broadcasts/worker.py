@@ -166,6 +166,8 @@ class Broadcaster:
         self.health.succeeded()  # the database answers again
         if resent:
             log.warning("%d news messages were in flight when the bot stopped; resending", resent)
+        for broadcast_id in await self._store.pause_after_restore():
+            await self._ask_to_resume(broadcast_id)
         for summary in await self._store.unreported():
             await self._report(summary)
         while not self._stopping:
@@ -271,6 +273,26 @@ class Broadcaster:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stop.wait(), delay)
         return not self._stopping
+
+    async def _ask_to_resume(self, broadcast_id: int) -> None:
+        """After a restore from a backup: ask the admins whether to send the rest of a post."""
+        log.warning(
+            "news broadcast %d paused: the database was restored from a backup", broadcast_id
+        )
+        for admin_id in self.settings.admin_ids:
+            record = await self._users.get(admin_id)
+            t = texts(record.language if record else self.settings.default_language)
+            resume, cancel = f"post:resume:{broadcast_id}", f"post:cancel:{broadcast_id}"
+            buttons = InlineKeyboardMarkup([[
+                InlineKeyboardButton(t("news.resume_button"), callback_data=resume),
+                InlineKeyboardButton(t("news.cancel_button"), callback_data=cancel),
+            ]])  # fmt: skip
+            try:
+                await self._bot.send_message(
+                    admin_id, t("news.paused_after_restore", id=broadcast_id), reply_markup=buttons
+                )
+            except TelegramError as error:
+                log.warning("could not ask an admin to resume news: %s", type(error).__name__)
 
     async def _report(self, summary: Summary) -> None:
         """Tell the admin who started a post how it went, once."""

@@ -3,7 +3,8 @@
 The whole state (totals, subscribers, news in progress) is one SQLite file. SQLite's online
 backup API copies it page by page under a read snapshot, so the copy is a committed state
 even while webhooks are being written. The copy is checked, then moved into place in one
-step: a half-written file never takes the name of a backup.
+step: a half-written file never takes the name of a backup. It is marked as a backup, so a
+bot started on it after a restore pauses the news it was sending (`BroadcastStore`).
 """
 
 import os
@@ -11,6 +12,8 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
+RESTORED_MARK = "backup_taken_at"
+"""Checkpoint set in every copy: a database that has it was restored from a backup."""
 PAGES_PER_STEP = 256
 """Pages copied before the bot's writers get a turn."""
 
@@ -32,6 +35,13 @@ def backup(source: Path, target: Path) -> int:
         ):
             live.backup(copy, pages=PAGES_PER_STEP)
             copy.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
+            with copy:
+                copy.execute(
+                    "INSERT INTO checkpoints (name, value)"
+                    " VALUES (?, CAST(strftime('%s') AS INTEGER))"
+                    " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                    (RESTORED_MARK,),
+                )
             (verdict,) = copy.execute("PRAGMA integrity_check").fetchone()
         if verdict != "ok":
             raise BackupError(f"the copy failed its integrity check: {verdict}")

@@ -17,6 +17,7 @@ from enum import StrEnum
 import aiosqlite
 
 from tgbot.payments.money import Money
+from tgbot.storage.backup import RESTORED_MARK
 from tgbot.storage.database import Database
 
 
@@ -258,8 +259,10 @@ class BroadcastStore:
     async def next_to_send(self) -> Broadcast | None:
         """The oldest broadcast with work left, cancelled ones included (to be closed)."""
         row = await self._db.fetch_one(
-            "SELECT * FROM broadcasts WHERE status IN ('sending', 'cancelled')"
-            " AND finished_at IS NULL ORDER BY broadcast_id LIMIT 1"
+            "SELECT * FROM broadcasts b WHERE status IN ('sending', 'cancelled')"
+            " AND finished_at IS NULL AND NOT EXISTS"
+            " (SELECT 1 FROM paused_broadcasts p WHERE p.broadcast_id = b.broadcast_id)"
+            " ORDER BY broadcast_id LIMIT 1"
         )
         return None if row is None else await self._broadcast(row)
 
@@ -339,7 +342,38 @@ class BroadcastStore:
                 " WHERE broadcast_id = ? AND status = 'pending'",
                 (broadcast_id,),
             )
+            await conn.execute(
+                "DELETE FROM paused_broadcasts WHERE broadcast_id = ?", (broadcast_id,)
+            )
         return await self._counts(broadcast_id)
+
+    async def pause_after_restore(self) -> list[int]:
+        """On a database restored from a backup, pause the broadcasts it was sending.
+
+        The backup cannot say who got them after it was made; an admin resumes or cancels
+        each. Returns the paused ids, once: the backup's mark is removed.
+        """
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute(
+                "DELETE FROM checkpoints WHERE name = ? RETURNING value", (RESTORED_MARK,)
+            )
+            if await cursor.fetchone() is None:
+                return []
+            cursor = await conn.execute(
+                "INSERT INTO paused_broadcasts (broadcast_id, paused_at)"
+                " SELECT broadcast_id, ? FROM broadcasts WHERE status = 'sending'"
+                " ON CONFLICT DO NOTHING RETURNING broadcast_id",
+                (_now(),),
+            )
+            return sorted(row[0] for row in await cursor.fetchall())
+
+    async def resume(self, broadcast_id: int) -> bool:
+        """Let a paused broadcast go on; False if it was not paused."""
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute(
+                "DELETE FROM paused_broadcasts WHERE broadcast_id = ?", (broadcast_id,)
+            )
+            return cursor.rowcount > 0
 
     async def finish(self, broadcast_id: int) -> Summary | None:
         """Close a broadcast with nothing left in flight: keep its counts, drop its rows.

@@ -218,6 +218,14 @@ MIGRATIONS: tuple[str, ...] = (
         reported        INTEGER NOT NULL DEFAULT 0 CHECK (reported IN (0, 1))
     ) STRICT;
     """,
+    # 8: broadcasts paused because the database was restored from a backup: nobody can know
+    # who got them after the copy was made, so an admin decides to resume or cancel.
+    """
+    CREATE TABLE paused_broadcasts (
+        broadcast_id INTEGER PRIMARY KEY REFERENCES broadcasts (broadcast_id) ON DELETE CASCADE,
+        paused_at    INTEGER NOT NULL
+    ) STRICT;
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)
