@@ -4,7 +4,7 @@ import logging
 from decimal import Decimal
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, NetworkError, TelegramError, TimedOut
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from handlers.common import PRIVATE, callback, replies_with, user_texts
@@ -304,6 +304,12 @@ async def send_thanks(bot: Bot, services_: Services) -> int:
                 owed.user_id, text, reply_markup=InlineKeyboardMarkup([[b] for b in buttons])
             )
             sent += 1
+        except (BadRequest, TimedOut) as error:  # refused, or perhaps delivered: never twice
+            log.warning("could not send a thank-you: %s", type(error).__name__)
+        except NetworkError as error:  # a 5xx or a refused connection: the next run retries
+            log.warning("a thank-you failed (%s); it is sent again later", type(error).__name__)
+            await services_.storage.donations.thanks_due_again(owed.donation_id)
+            continue
         except TelegramError as error:  # blocked, deleted account: nothing to retry
             log.warning("could not send a thank-you: %s", type(error).__name__)
         await services_.storage.donations.mark_thanked(owed.donation_id)

@@ -14,6 +14,7 @@ from http import HTTPStatus
 import httpx
 import pytest
 
+from handlers.donations import after_payments
 from tests.conftest import ADMIN_ID, STRIPE_KEY, RunningBot, running_bot
 from tests.test_broadcasts import is_news
 from tests.test_conversation import plain, say
@@ -205,6 +206,21 @@ async def test_stripe_failure_is_a_clear_try_again_later(giving, production_logg
     assert len(giving.stripe.requests_to("POST", "/v1/checkout/sessions")) == 3  # 2 retries
     assert "APIError (status 500" in production_logging.text
     assert STRIPE_KEY not in production_logging.text
+
+
+async def test_a_thank_you_refused_with_a_5xx_is_sent_by_the_next_run(giving):
+    """Telegram surely did not deliver it: the next follow-up run (reconciliation's, at the
+    latest) sends it, once."""
+    user = giving.api.make_user(DONOR, language_code="en")
+    await donate(giving, user)
+    giving.api.fail_next("sendMessage", 502)
+    await deliver(giving, giving.stripe.pay(only_session(giving)["id"]))
+    await giving.api.wait_for_call("sendMessage", predicate=lambda call: call.status == 502)
+    await after_payments(giving.application.bot, giving.services)
+    thanks = await giving.api.wait_for_message(DONOR)
+    assert thanks.text.startswith(visible_start("en", "donate.thanks", Money(2500, "eur")))
+    await after_payments(giving.application.bot, giving.services)
+    assert len(giving.api.sent_messages(DONOR)) == 2  # the link, one thank-you
 
 
 async def test_pay_webhook_thanks_once_and_progress_shows_it(giving):

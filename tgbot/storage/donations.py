@@ -348,6 +348,14 @@ class DonationStore:
                 "UPDATE donations SET thanks = 'sent' WHERE donation_id = ?", (donation_id,)
             )
 
+    async def thanks_due_again(self, donation_id: str) -> None:
+        """A thank-you Telegram surely did not deliver (a 5xx): the next run sends it."""
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "UPDATE donations SET thanks = 'due' WHERE donation_id = ? AND thanks = 'sending'",
+                (donation_id,),
+            )
+
     # -- settlement --------------------------------------------------------------------------
 
     async def unsettled(self, limit: int) -> list[tuple[str, str | None]]:
