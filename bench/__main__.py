@@ -43,6 +43,7 @@ SUITE = (
         ["--sizes", "1000,10000", "--limit", "1000", "--naive-seconds", "5"],
     ),
     ("payments", "bench.payments", [], ["--events", "300"]),
+    ("memory", "bench.memory", [], ["--people", "1000,10000"]),
 )
 
 
