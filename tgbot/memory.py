@@ -19,11 +19,15 @@ from typing import Any, Generic, TypeVar
 
 DELETABLE_SECONDS = 48 * 3600
 """Telegram lets a bot delete a private chat's messages for 48 hours after they were sent."""
-MAX_PEOPLE = 50_000
-"""People remembered at once by each structure; the least recently seen are dropped first."""
+MAX_PEOPLE = 10_000
+"""People remembered at once by each structure; the least recently seen are dropped first.
+Forgetting costs little: a language falls back to the client's, news may be offered again."""
+MAX_CHATS = 20_000
+"""Chats whose recent message ids are kept for erasing: the most recently active ones, which
+are those whose person may need to erase them now."""
 MAX_MESSAGES_PER_CHAT = 200
 """Ids kept per chat: more than anyone exchanges with this bot in 48 hours. With 16 bytes a
-message, a full table stays under 200 MB even if every chat were full."""
+message, a full table stays under 70 MB even if every chat were full."""
 
 
 V = TypeVar("V")
@@ -78,7 +82,7 @@ class RecentMessages:
 
     def __init__(
         self,
-        capacity: int = MAX_PEOPLE,
+        capacity: int = MAX_CHATS,
         per_chat: int = MAX_MESSAGES_PER_CHAT,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:

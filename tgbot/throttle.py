@@ -16,8 +16,9 @@ PER_MINUTE = 40
 URGENT_BURST = 10
 """Emergency replies one person gets in a burst: enough to see the contact, not a spam tool."""
 URGENT_PER_MINUTE = 20
-MAX_TRACKED = 100_000
-"""People remembered at once; idle ones are forgotten first (memory stays bounded)."""
+MAX_TRACKED = 10_000
+"""People remembered at once; idle ones are forgotten first (memory stays bounded). A person
+forgotten starts again with a full bucket, which only lets them send a little more."""
 
 
 class Verdict(Enum):
