@@ -274,14 +274,18 @@ class Broadcaster:
             await asyncio.wait_for(self._stop.wait(), delay)
         return not self._stopping
 
+    async def _admin_texts(self, admin_id: int) -> Texts:
+        """An admin's texts: their stored language, else the default one."""
+        record = await self._users.get(admin_id)
+        return texts(record.language if record else self.settings.default_language)
+
     async def _ask_to_resume(self, broadcast_id: int) -> None:
         """After a restore from a backup: ask the admins whether to send the rest of a post."""
         log.warning(
             "news broadcast %d paused: the database was restored from a backup", broadcast_id
         )
         for admin_id in self.settings.admin_ids:
-            record = await self._users.get(admin_id)
-            t = texts(record.language if record else self.settings.default_language)
+            t = await self._admin_texts(admin_id)
             resume, cancel = f"post:resume:{broadcast_id}", f"post:cancel:{broadcast_id}"
             buttons = InlineKeyboardMarkup([[
                 InlineKeyboardButton(t("news.resume_button"), callback_data=resume),
@@ -298,8 +302,7 @@ class Broadcaster:
         """Tell the admin who started a post how it went, once."""
         if summary.admin_id is None or not await self._store.claim_report(summary.broadcast_id):
             return
-        record = await self._users.get(summary.admin_id)
-        t = texts(record.language if record else self.settings.default_language)
+        t = await self._admin_texts(summary.admin_id)
         try:
             await self._bot.send_message(summary.admin_id, report_text(t, summary))
         except TelegramError as error:
