@@ -34,7 +34,7 @@ from playwright.async_api import Dialog, Locator, Page, async_playwright, expect
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.test_conversation import plain
-from tests.test_process import START_TIMEOUT, bot_env, free_port
+from tests.test_process import START_TIMEOUT, bot_env
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -81,19 +81,17 @@ class Playground:
 async def playground(tmp_path: Path) -> AsyncIterator[Playground]:
     """The playground in `tmp_path` (its database goes to `tmp_path/data`), ready to use.
 
+    It picks its own free port (`--port 0`) and names it in its first line of output.
     Its output goes to files: a pipe nobody reads could fill up and stall it.
     """
-    port = free_port()
-    stderr = tmp_path / "playground.stderr"
-    with (tmp_path / "playground.stdout").open("wb") as out, stderr.open("wb") as err:
+    stdout, stderr = tmp_path / "playground.stdout", tmp_path / "playground.stderr"
+    with stdout.open("wb") as out, stderr.open("wb") as err:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tgbot", "playground", "--port", str(port),
+            sys.executable, "-m", "tgbot", "playground", "--port", "0",
             cwd=tmp_path, env=bot_env(tmp_path), stdout=out, stderr=err,
         )  # fmt: skip
-    url = f"http://127.0.0.1:{port}/playground"
-    running = Playground(process, url, f"{url}/api", stderr)
     try:
-        await _wait_until_ready(running)
+        running = await _wait_until_ready(process, stdout, stderr)
         yield running
     finally:
         if process.returncode is None:
@@ -101,23 +99,31 @@ async def playground(tmp_path: Path) -> AsyncIterator[Playground]:
             await process.wait()
 
 
-async def _wait_until_ready(running: Playground) -> None:
+async def _wait_until_ready(
+    process: asyncio.subprocess.Process, stdout: Path, stderr: Path
+) -> Playground:
     deadline = asyncio.get_running_loop().time() + START_TIMEOUT
+    running: Playground | None = None
+    response: httpx.Response | None = None
     async with httpx.AsyncClient(timeout=5) as http:
         while True:
-            if running.process.returncode is not None:
-                pytest.fail(f"the playground exited early:\n{running.stderr.read_text()}")
-            try:
-                response = await http.get(f"{running.api}/state")
-            except httpx.TransportError:
-                response = None
-            if response is not None and response.status_code == HTTPStatus.OK:
-                return
+            if process.returncode is not None:
+                pytest.fail(f"the playground exited early:\n{stderr.read_text()}")
+            if running is None and (found := re.search(r"open (http://\S+)", stdout.read_text())):
+                url = found[1]
+                running = Playground(process, url, f"{url}/api", stderr)
+            if running is not None:
+                try:
+                    response = await http.get(f"{running.api}/state")
+                except httpx.TransportError:
+                    response = None
+                if response is not None and response.status_code == HTTPStatus.OK:
+                    return running
             if asyncio.get_running_loop().time() > deadline:
                 detail = f"last answer {response.status_code}" if response else "no answer"
                 pytest.fail(
                     f"the playground's state API is not ready ({detail}):\n"
-                    + running.stderr.read_text()[-3000:]
+                    + stderr.read_text()[-3000:]
                 )
             await asyncio.sleep(0.1)
 
@@ -378,3 +384,19 @@ async def test_three_people_donate_subscribe_and_get_news_in_their_language(tmp_
         assert errors == [], "the page raised or alerted"
         await browser.close()
         await assert_stops_cleanly(running)
+
+
+async def test_a_port_in_use_is_one_line_and_exit_2(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tgbot", "playground", "--port", str(port),
+            cwd=tmp_path, env=bot_env(tmp_path),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(process.communicate(), START_TIMEOUT)
+    assert process.returncode == 2
+    assert err.decode().strip() == f"Port {port} is in use: choose another with --port."
+    assert out == b""

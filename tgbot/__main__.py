@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import errno
 import sys
 from pathlib import Path
 
@@ -77,7 +78,13 @@ def _playground(port: int) -> int:
     setup_logging("INFO", secrets=[])
     from tgbot.playground.run import run_playground
 
-    asyncio.run(run_playground(port))
+    try:
+        asyncio.run(run_playground(port))
+    except OSError as error:
+        if error.errno != errno.EADDRINUSE:
+            raise
+        print(f"Port {port} is in use: choose another with --port.", file=sys.stderr)
+        return EXIT_CONFIG
     return 0
 
 

@@ -5,6 +5,7 @@ Bot API emulator, Stripe calls to the simulator, its own HTTP app) with settings
 so nothing needs to be configured and no real service is ever called.
 """
 
+import socket
 from pathlib import Path
 
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
@@ -62,14 +63,30 @@ def playground_settings(telegram: FakeBotAPI, stripe: FakeStripe, port: int) -> 
 
 
 async def run_playground(port: int) -> None:
-    async with (
-        FakeBotAPI(token=TOKEN, username="AppealPlaygroundBot") as telegram,
-        FakeStripe(api_key=STRIPE_KEY, webhook_secret=STRIPE_WEBHOOK_SECRET) as stripe,
-    ):
-        for number, admin_id in enumerate(ADMIN_IDS, 1):  # so the admin menus can be set
-            telegram.open_private_chat(telegram.make_user(admin_id, first_name=f"Admin {number}"))
-        settings = playground_settings(telegram, stripe, port)
-        stripe.webhook_url = f"http://127.0.0.1:{port}/stripe/webhook"
-        stripe.settlement_rates = {"eur": 1.08, "gbp": 1.27}  # as EXCHANGE_RATES says
-        print(f"Playground: open http://127.0.0.1:{port}/playground", flush=True)
-        await runner.run(settings, [playground_routes(telegram, stripe, ADMIN_IDS)])
+    """Serve the playground on `port` (0: a free port, named in the first line of output).
+
+    The page's port is held from the start: the emulators take OS-chosen ports, and one of
+    them must never land on the port a caller picked and freed just before starting us.
+    """
+    with _reserve(port) as held:
+        port = held.getsockname()[1]
+        async with (
+            FakeBotAPI(token=TOKEN, username="AppealPlaygroundBot") as telegram,
+            FakeStripe(api_key=STRIPE_KEY, webhook_secret=STRIPE_WEBHOOK_SECRET) as stripe,
+        ):
+            held.close()
+            for number, admin_id in enumerate(ADMIN_IDS, 1):  # so the admin menus can be set
+                user = telegram.make_user(admin_id, first_name=f"Admin {number}")
+                telegram.open_private_chat(user)
+            settings = playground_settings(telegram, stripe, port)
+            stripe.webhook_url = f"http://127.0.0.1:{port}/stripe/webhook"
+            stripe.settlement_rates = {"eur": 1.08, "gbp": 1.27}  # as EXCHANGE_RATES says
+            print(f"Playground: open http://127.0.0.1:{port}/playground", flush=True)
+            await runner.run(settings, [playground_routes(telegram, stripe, ADMIN_IDS)])
+
+
+def _reserve(port: int) -> socket.socket:
+    held = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    held.bind(("127.0.0.1", port))
+    held.listen()  # a listening socket keeps the port out of every other bind
+    return held
