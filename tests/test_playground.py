@@ -108,8 +108,8 @@ async def _wait_until_ready(
     async with httpx.AsyncClient(timeout=5) as http:
         while True:
             if process.returncode is not None:
-                pytest.fail(f"the playground exited early:\n{stderr.read_text()}")
-            if running is None and (found := re.search(r"open (http://\S+)", stdout.read_text())):
+                pytest.fail(f"the playground exited early:\n{_text(stderr)}")
+            if running is None and (found := re.search(r"open (http://\S+)", _text(stdout))):
                 url = found[1]
                 running = Playground(process, url, f"{url}/api", stderr)
             if running is not None:
@@ -122,10 +122,13 @@ async def _wait_until_ready(
             if asyncio.get_running_loop().time() > deadline:
                 detail = f"last answer {response.status_code}" if response else "no answer"
                 pytest.fail(
-                    f"the playground's state API is not ready ({detail}):\n"
-                    + stderr.read_text()[-3000:]
+                    f"the playground's state API is not ready ({detail}):\n" + _text(stderr)[-3000:]
                 )
             await asyncio.sleep(0.1)
+
+
+def _text(path: Path) -> str:
+    return path.read_text("utf-8", errors="replace")
 
 
 async def assert_stops_cleanly(running: Playground) -> None:
