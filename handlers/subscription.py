@@ -25,7 +25,7 @@ def reason_buttons(t: Texts) -> InlineKeyboardMarkup:
         )
         for reason in REASONS
     ]
-    return InlineKeyboardMarkup([buttons[:2], buttons[2:]])
+    return InlineKeyboardMarkup([[button] for button in buttons])  # too long to pair
 
 
 def news_offer(

@@ -13,16 +13,33 @@ from telegram.constants import (
 
 from handlers.common import main_menu
 from handlers.language import picker
+from handlers.notes import faq_values
 from handlers.questions import FOLLOW_UPS
+from tests.conftest import overflowing_buttons, running_bot
+from tests.test_conversation import press, say
 from tgbot.faq import default_faq
 from tgbot.i18n import Html, catalog, load_toml, placeholders, texts
 from tgbot.payments.money import Money
+from tgbot.playground.button_width import labels
+from tgbot.playground.server import message_view
 from tgbot.playground.telegram_html import parse_html, utf16_len
-from tgbot.settings import LANGUAGES
+from tgbot.settings import LANGUAGES, load_settings
 
 OTHERS = [language for language in LANGUAGES if language != "en"]
+OPERATOR_SETTINGS = load_settings(
+    bot_token="1:x",
+    emergency_contact_text="Call <hotline> +1 555 0100",
+    organisers_contact="Write to <team@example.org>",
+    other_ways_to_give="Bank transfer <details> at example.org",
+    _env_file=None,
+)
+"""Every operator text set, with characters that must be escaped."""
+MAY_BE_EMPTY = {"caution.donate", "caution.share"}
+"""Only languages whose readers may be in Russia have a caution (handlers/notes.py)."""
 SAMPLE = {
     "code": "xx <b>&",
+    "hours": 48,
+    "note": "Bank transfer <details> & more at example.org",
     "available": "English (en), Русский (ru)",
     "link": "https://t.me/AppealBot",
     "contact": "Hotline +1 555 0100 & help@example.org",
@@ -92,7 +109,7 @@ def test_placeholders_match_english(language):
 def test_every_message_is_valid_html_within_telegram_limits(language):
     for key, text in rendered(language).items():
         plain, _ = parse_html(text)  # raises on what Telegram would refuse
-        assert plain.strip(), key
+        assert plain.strip() or key in MAY_BE_EMPTY, key
         assert utf16_len(plain) <= MessageLimit.MAX_TEXT_LENGTH, key
 
 
@@ -112,7 +129,7 @@ def test_faq_topics_are_the_same_everywhere_and_render(language):
     assert [topic.id for topic in topics] == [topic.id for topic in faq.topics("en")]
     for topic in topics:
         assert 1 <= len(topic.button) <= MAX_TOPIC_BUTTON, topic.id
-        answer = topic.answer.format(emergency_contact=Html("Call &lt;hotline&gt;"))
+        answer = topic.answer.format(**faq_values(texts(language), OPERATOR_SETTINGS))
         plain, _ = parse_html(answer)
         assert utf16_len(plain) <= MessageLimit.MAX_TEXT_LENGTH
     assert all(load_toml(language, "faq")["topics"][t.id]["questions"] for t in topics)
@@ -175,3 +192,42 @@ def test_arguments_are_escaped_unless_marked_as_html():
     assert "&lt;b&gt;" in t("language.unknown", code="<b>", available="x", count=5)
     assert t("language.unknown", code=Html("<i>x</i>"), available="", count=5).count("<i>") == 1
     assert texts("ru").number(4555) == "4\xa0555"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_every_keyboard_fits_a_phone_without_wrapping(
+    bot_api, stripe_fake, make_settings, stripe_settings, language
+):
+    """A tour of the bot's keyboards in each language, each label measured with real font
+    metrics (tgbot/playground/button_width.py): counting characters would miss
+    "💛 Пожертвовать", 14 of them, which wraps mid-word two to a row."""
+    async with running_bot(bot_api, make_settings(**stripe_settings)) as bot:
+        user = bot_api.make_user(4242, language_code=language)
+        menu = await say(bot, user, "/start")
+        await press(bot, user, menu, "menu:questions")
+        await bot_api.wait_for_message(user["id"])
+        for command in ("/language", "/subscribe", "/start", "/unsubscribe", "/progress"):
+            await say(bot, user, command)
+        await say(bot, user, "/donate")
+        await say(bot, user, "/share")
+        await say(bot, user, "/forget")
+        bot_api.inline_query(user, "")
+        await bot_api.wait_for_call("answerInlineQuery")
+    keyboards = [
+        labels(call.params.get("reply_markup"))
+        for call in bot_api.calls
+        if call.params.get("reply_markup")
+    ]
+    assert len(keyboards) >= 10
+    assert overflowing_buttons(bot_api) == []
+
+
+def test_the_playground_marks_a_label_a_phone_would_wrap():
+    """The page draws a dashed outline around such a button (tgbot/playground/static)."""
+    keyboard = [
+        [{"text": "💛 Пожертвовать", "callback_data": "a"}, {"text": "Ok", "callback_data": "b"}],
+        [{"text": "💛 Пожертвовать", "callback_data": "c"}],
+    ]
+    message = {"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"}, "text": "x"}
+    view = message_view(message | {"reply_markup": {"inline_keyboard": keyboard}}, bot_id=2)
+    assert [[b["too_wide"] for b in row] for row in view["buttons"]] == [[True, False], [False]]

@@ -19,6 +19,7 @@ from telegram import Message
 from tgbot.broadcasts.report import summary_text
 from tgbot.i18n import texts
 from tgbot.playground.bot_api import Call, FakeBotAPI
+from tgbot.playground.button_width import label_width, room
 from tgbot.playground.stripe_api import FakeStripe, WebhookAttempt
 from tgbot.playground.telegram_html import parse_html
 from tgbot.services import Services
@@ -70,6 +71,7 @@ def message_view(message: dict[str, Any], bot_id: int) -> dict[str, Any]:
                     "text": button["text"],
                     "data": button.get("callback_data"),
                     "url": button.get("url"),
+                    "too_wide": label_width(button["text"]) > room(len(row)),
                 }
                 for button in row
             ]

@@ -73,6 +73,10 @@ function keyboard(person, message) {
         }
       }
       element.textContent = button.text;
+      if (button.too_wide) {
+        element.classList.add("too-wide");
+        element.title = "This label would wrap or be cut off on a 360 px phone";
+      }
       line.append(element);
     }
     box.append(line);
