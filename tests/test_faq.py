@@ -12,13 +12,27 @@ from tgbot.safety import Danger, default_safety_check
 from tgbot.settings import LANGUAGES
 
 CASES = Path(__file__).parent / "faq_cases"
-MIN_ACCURACY = 0.9
+UNTOUCHED = CASES / "untouched"
+"""Written before the matcher changed for issue 12 and never tuned on: see their header."""
+MIN_ACCURACY = 0.97
+MIN_UNTOUCHED_ACCURACY = 0.95
 ACCURACY: dict[str, float] = {}
+UNTOUCHED_ACCURACY: dict[str, float] = {}
 """Filled by the tests below and printed in the terminal summary (see conftest)."""
 
 
-def cases(language: str) -> dict:
-    return tomllib.loads((CASES / f"{language}.toml").read_text("utf-8"))
+def cases(language: str, folder: Path = CASES) -> dict:
+    return tomllib.loads((folder / f"{language}.toml").read_text("utf-8"))
+
+
+def accuracy(topics: dict[str, list[str]], language: str) -> tuple[float, list[tuple]]:
+    results = [
+        (question, expected, answered_topic(question, language))
+        for expected, questions in topics.items()
+        for question in questions
+    ]
+    misses = [(q, want, got) for q, want, got in results if want != got]
+    return 1 - len(misses) / len(results), misses
 
 
 def answered_topic(question: str, language: str) -> str:
@@ -30,15 +44,19 @@ def answered_topic(question: str, language: str) -> str:
 def test_faq_accuracy(language):
     """Each language's test questions (paraphrases, typos, odd case) reach the right topic."""
     topics = cases(language)["topics"]
-    results = [
-        (question, expected, answered_topic(question, language))
-        for expected, questions in topics.items()
-        for question in questions
-    ]
-    misses = [(q, want, got) for q, want, got in results if want != got]
-    ACCURACY[language] = 1 - len(misses) / len(results)
+    ACCURACY[language], misses = accuracy(topics, language)
     assert ACCURACY[language] >= MIN_ACCURACY, misses
     assert len(topics) == len(default_faq().topics(language)) + 1  # every topic, plus "none"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_faq_accuracy_on_the_untouched_set(language):
+    """Phrasings nobody tuned on: text-speak, typos, forms the examples lack. The misses are
+    not printed, so that reading a failure does not turn into tuning on them."""
+    topics = cases(language, UNTOUCHED)["topics"]
+    UNTOUCHED_ACCURACY[language], misses = accuracy(topics, language)
+    assert set(topics) == {t.id for t in default_faq().topics(language)} | {"none"}
+    assert UNTOUCHED_ACCURACY[language] >= MIN_UNTOUCHED_ACCURACY, f"{len(misses)} misses"
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -51,6 +69,24 @@ def test_questions_are_understood_in_any_language(language):
             answered_topic(q, "en" if language != "en" else "ru") == expected for q in questions
         )
         assert hits >= len(questions) - 2, (language, expected)
+
+
+@pytest.mark.parametrize(
+    ("question", "language", "topic", "written_in"),
+    [
+        ("wher dose the mony go", "en", "money_use", "en"),
+        ("wat r u spending the mony on", "en", "money_use", "en"),
+        ("where does the money go", "ru", "money_use", "en"),
+        ("кто организует этот сбор?", "de", "organizers", "ru"),
+    ],
+)
+def test_the_persons_language_wins_unless_the_message_is_clearly_in_another(
+    question, language, topic, written_in
+):
+    """A near-miss in a language the person did not write in must not win: another
+    language's base answers only when more of the message's words are its own."""
+    found = default_faq().match(question, language)
+    assert (found.topic, found.language) == (topic, written_in)
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

@@ -1,11 +1,16 @@
 """Answering free-text questions from the per-language knowledge bases in `locales/`.
 
-Each topic has example questions. A question is reduced to content stems (stopwords dropped,
-see `textmatch`) and compared with every example by an IDF-weighted Dice overlap, where a stem
-counts as shared when the `Vocabulary` maps it to one of the example's (typos, word forms). IDF is
-computed over topics, so words that many topics use weigh little. The question is scored
-against every language's base, since people do not always write in the language they chose;
-the topic ids are shared, so the answer is given in the user's own language.
+Each topic has example questions. A question is reduced to content stems (text-speak spelled
+out, accents people left out put back, stopwords dropped, see `textmatch`) and compared with
+every example by an IDF-weighted Dice overlap, where a stem counts as shared when the
+`Vocabulary` maps it to one of the example's (typos, word forms). IDF is computed over topics,
+so words that many topics use weigh little.
+
+People do not always write in the language they chose, so the question is scored against
+every language's base; the topic ids are shared, so the answer is given in the person's own
+language. Another language's base may answer only when the message is clearly written in it:
+more of its words are that language's own than the person's language's. Otherwise a
+near-miss there (a misspelled English word that looks like a Russian example's) would win.
 """
 
 import math
@@ -15,11 +20,12 @@ from functools import cache
 
 from tgbot.i18n import load_toml
 from tgbot.settings import LANGUAGES
-from tgbot.textmatch import Vocabulary, learn, stem, stems, words
+from tgbot.textmatch import Vocabulary, learn, stem, stems, unaccented, words
 
-MIN_SCORE = 0.35
+MIN_SCORE = 0.30
 """Below this the question gets the fallback with the topic buttons (tuned on tests/faq_cases)."""
 OWN_LANGUAGE_BONUS = 0.05
+"""Breaks near-ties between the person's language and the one the message is written in."""
 TIE_BREAK_EXAMPLES = 3
 TIE_BREAK_SHARE = 0.25
 MAX_QUESTION_WORDS = 60
@@ -49,10 +55,15 @@ class KnowledgeBase:
     def __init__(self, language: str) -> None:
         data = load_toml(language, "faq")
         self.language = language
+        self.abbreviations: dict[str, str] = data.get("abbreviations", {})
         questions = [q for topic in data["topics"].values() for q in topic["questions"]]
-        learn([*questions, *data["stopwords"]], language)
+        learn([*questions, *data["stopwords"], *self.abbreviations.values()], language)
+        self.own_words = frozenset(words(" ".join([*questions, *data["stopwords"]])))
+        """Words this language's examples use: the evidence that a message is written in it."""
+        self.accented = {unaccented(word): word for word in self.own_words}
+        """Own words by their unaccented spelling, as people often type them (`ou` for `où`)."""
         # A word sharing no letter with the examples is unknown whatever its stem: not stemmed.
-        self.letters = frozenset("".join(words(" ".join(questions))))
+        self.letters = frozenset("".join(self.own_words))
         self.stopwords = frozenset(s for word in data["stopwords"] for s in stems(word, language))
         self.topics = [
             Topic(topic_id, topic["button"], topic["answer"], topic.get("follow_up"))
@@ -67,8 +78,25 @@ class KnowledgeBase:
         self.vocabulary = Vocabulary(self.idf)
         self._unknown_weight = max(self.idf.values(), default=1.0)
 
+    def words_of(self, text: str) -> list[str]:
+        """The question's first words as the examples would spell them: text-speak spelled
+        out (`ppl` → `people`), accents put back (`ou` → `où`)."""
+        found = []
+        for word in words(text)[:MAX_QUESTION_WORDS]:
+            if word in self.abbreviations:
+                found += words(self.abbreviations[word])
+            elif word not in self.own_words:
+                found.append(self.accented.get(unaccented(word), word))
+            else:
+                found.append(word)
+        return found
+
+    def evidence(self, text: str) -> int:
+        """How many of the question's words this language's examples use."""
+        return sum(word in self.own_words for word in self.words_of(text))
+
     def content_stems(self, text: str) -> list[str]:
-        first = words(text)[:MAX_QUESTION_WORDS]
+        first = self.words_of(text)
         found = (
             word if self.letters.isdisjoint(word) else stem(word, self.language) for word in first
         )
@@ -119,17 +147,23 @@ class Faq:
         self.bases = {language: KnowledgeBase(language) for language in languages}
 
     def match(self, text: str, language: str) -> Match | None:
-        """The best topic above `MIN_SCORE`, preferring the user's own language on a tie."""
+        """The best topic above `MIN_SCORE`, preferring the user's own language on a tie.
+
+        Another language's base takes part only when more of the message's words are its own.
+        """
+        own = self.bases[language].evidence(text) if language in self.bases else 0
         candidates = []
         for base in self.bases.values():
+            if base.language != language and base.evidence(text) <= own:
+                continue
             found = base.best(text)
             if found is not None:
                 bonus = OWN_LANGUAGE_BONUS if found.language == language else 0.0
                 candidates.append((found.score + bonus, found))
         if not candidates:
             return None
-        score, found = max(candidates, key=lambda pair: pair[0])
-        return found if score >= MIN_SCORE else None
+        _, found = max(candidates, key=lambda pair: pair[0])
+        return found if found.score >= MIN_SCORE else None
 
     def topics(self, language: str) -> list[Topic]:
         return self.bases[language].topics

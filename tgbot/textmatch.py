@@ -25,6 +25,7 @@ SNOWBALL_NAMES = {"en": "english", "ru": "russian", "de": "german", "fr": "frenc
 
 _INVISIBLE = re.compile("[\u00ad\u034f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]")
 _WORD = re.compile(r"[^\W_]+")
+_LATIN_ACCENTED = re.compile(r"[\u00c0-\u024f]")
 _CYRILLIC = re.compile(r"[а-яё]+")  # pymorphy3 only knows Russian words, and fails on some
 _MIN_FUZZY_LENGTH = 5
 _MIN_SHARED_PREFIX = 5
@@ -41,6 +42,15 @@ def normalize(text: str) -> str:
     text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
     text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
     return text.casefold().replace("ё", "е")
+
+
+def unaccented(word: str) -> str:
+    """A Latin word without its accents (`où` → `ou`); other scripts are left as they are:
+    Cyrillic `й` must not become `и`."""
+    if not word.isascii() and _LATIN_ACCENTED.search(word):
+        decomposed = unicodedata.normalize("NFD", word)
+        return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return word
 
 
 def words(text: str) -> list[str]:
