@@ -8,6 +8,7 @@ from telegram.error import BadRequest, NetworkError, TelegramError, TimedOut
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from handlers.common import PRIVATE, callback, replies_with, user_texts
+from handlers.notes import caution, other_ways, with_notes
 from tgbot.i18n import Html, Texts, texts
 from tgbot.payments.gateway import PaymentsUnavailable
 from tgbot.payments.money import (
@@ -21,7 +22,7 @@ from tgbot.payments.money import (
 from tgbot.payments.progress import Progress, share_of_evacuation
 from tgbot.payments.service import Gift, Link, StartProblem
 from tgbot.services import Services, services
-from tgbot.settings import CURRENCIES
+from tgbot.settings import CURRENCIES, Settings
 
 log = logging.getLogger(__name__)
 
@@ -75,14 +76,28 @@ def amount_keyboard(
     )
 
 
-def offer_text(t: Texts, monthly: bool) -> str:
-    return t("donate.choose_monthly" if monthly else "donate.choose")
+def offer_text(t: Texts, settings: Settings, monthly: bool) -> str:
+    """The amount question, with the operator's other ways to give and the caution, if any."""
+    offer = t("donate.choose_monthly" if monthly else "donate.choose")
+    return with_notes(offer, other_ways(t, settings), caution(t, settings, "donate"))
+
+
+async def cannot_give(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Say why no payment link can be had (not set up, or the appeal has closed), if so."""
+    settings = services(context).settings
+    if services(context).payments is None:
+        await not_configured(update, context)
+    elif settings.campaign_status == "closed":
+        t = await user_texts(update.effective_user, context)
+        await update.effective_message.reply_text(t("donate.closed"))
+    else:
+        return False
+    return True
 
 
 async def donate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """`/donate` offers amounts; `/donate 25 EUR` goes straight to the payment link."""
-    if services(context).payments is None:
-        await not_configured(update, context)
+    if await cannot_give(update, context):
         return
     t = await user_texts(update.effective_user, context)
     currency = DEFAULT_CURRENCY[t.language]
@@ -91,7 +106,7 @@ async def donate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await pay_typed(update, context, t, typed, currency, monthly=False)
         return
     await update.effective_message.reply_text(
-        offer_text(t, monthly=False),
+        offer_text(t, services(context).settings, monthly=False),
         reply_markup=amount_keyboard(t, context, currency, monthly=False),
     )
 
@@ -159,8 +174,7 @@ async def donation_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     """Amount, currency, frequency and "Other amount" buttons under the /donate message."""
     query = update.callback_query
     await query.answer()
-    if services(context).payments is None:
-        await not_configured(update, context)
+    if await cannot_give(update, context):
         return
     t = await user_texts(update.effective_user, context)
     action, mode, currency, minor = (query.data.split(":") + [""] * 4)[1:5]
@@ -169,7 +183,8 @@ async def donation_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     monthly = MODES[mode]
     if action == "show":
         keyboard = amount_keyboard(t, context, currency, monthly)
-        await query.edit_message_text(offer_text(t, monthly), reply_markup=keyboard)
+        text = offer_text(t, services(context).settings, monthly)
+        await query.edit_message_text(text, reply_markup=keyboard)
     elif action == "other":
         services(context).awaiting_amount.put(update.effective_user.id, (currency, monthly))
         key = "donate.other_prompt_monthly" if monthly else "donate.other_prompt"

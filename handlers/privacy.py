@@ -4,16 +4,36 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from handlers.common import PRIVATE, callback, user_texts
+from tgbot.i18n import Texts
+from tgbot.memory import DELETABLE_SECONDS
 from tgbot.services import services
+from tgbot.settings import Settings
+
+BULLETS = (
+    "privacy.id",
+    "privacy.choices",
+    "privacy.delivery",
+    "privacy.payments",
+    "privacy.times",
+    "privacy.memory",
+)
+"""One bullet per kind of data; tgbot/storage/personal_data.py maps each column to one."""
+IN_MEMORY = frozenset({"privacy.memory"})
+"""Bullets about what is only held in memory, so no column names them."""
+
+
+def privacy_text(t: Texts, settings: Settings) -> str:
+    """What is kept, and for how long backups keep it when the operator makes them."""
+    bullets = "\n".join(f"• {t(key, hours=DELETABLE_SECONDS // 3600)}" for key in BULLETS)
+    parts = [t("privacy.title"), bullets, t("privacy.not_kept"), t("privacy.forget_hint")]
+    if days := settings.backup_retention_days:
+        parts.append(t("privacy.backups", count=days))
+    return "\n\n".join(parts)
 
 
 async def privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """What is kept, and for how long backups keep it when the operator makes them."""
     t = await user_texts(update.effective_user, context)
-    text = t("privacy.text")
-    if days := services(context).settings.backup_retention_days:
-        text = f"{text}\n\n{t('privacy.backups', count=days)}"
-    await update.effective_message.reply_text(text)
+    await update.effective_message.reply_text(privacy_text(t, services(context).settings))
 
 
 async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

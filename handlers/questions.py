@@ -14,7 +14,7 @@ from telegram.ext import Application, CallbackQueryHandler, ContextTypes, Messag
 
 from handlers import donations
 from handlers.common import PRIVATE, callback, user_state, user_texts
-from handlers.safety import emergency_contact
+from handlers.notes import faq_values
 from handlers.subscription import news_offer
 from tgbot.faq import Topic
 from tgbot.i18n import Texts
@@ -58,7 +58,7 @@ async def answer(
 
     Someone not subscribed is offered news with their first answer.
     """
-    text = topic.answer.format(emergency_contact=emergency_contact(t, services(context).settings))
+    text = topic.answer.format(**faq_values(t, services(context).settings))
     user_id = update.effective_user.id
     offer = None if topic.follow_up else news_offer(t, context, user_id, subscribed)
     await update.effective_message.reply_text(text, reply_markup=offer)

@@ -10,6 +10,8 @@ from telegram import (
 from telegram.ext import Application, CommandHandler, ContextTypes, InlineQueryHandler
 
 from handlers.common import PRIVATE, user_texts
+from handlers.notes import caution, with_notes
+from tgbot.services import services
 
 INLINE_CACHE_SECONDS = 300
 
@@ -24,9 +26,8 @@ async def share(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A ready-to-forward text, and a button that sends the appeal card to any chat."""
     t = await user_texts(update.effective_user, context)
     button = InlineKeyboardButton(t("share.button"), switch_inline_query="")
-    await update.effective_message.reply_text(
-        t("share.intro"), reply_markup=InlineKeyboardMarkup([[button]])
-    )
+    intro = with_notes(t("share.intro"), caution(t, services(context).settings, "share"))
+    await update.effective_message.reply_text(intro, reply_markup=InlineKeyboardMarkup([[button]]))
     await update.effective_message.reply_text(t("share.text", link=bot_link(context)))
 
 

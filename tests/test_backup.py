@@ -77,6 +77,5 @@ async def test_privacy_says_how_long_backups_keep_data(bot_api, make_settings):
     async with running_bot(bot_api, make_settings(backup_retention_days="14")) as bot:
         user = bot_api.make_user(730, language_code="ru")
         reply = await say(bot, user, "/privacy")
-    assert reply.text == visible(
-        f"{texts('ru')('privacy.text')}\n\n{texts('ru')('privacy.backups', count=14)}"
-    )
+    assert reply.text.endswith(visible(texts("ru")("privacy.backups", count=14)))
+    assert "14" in reply.text

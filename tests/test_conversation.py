@@ -4,11 +4,13 @@ import logging
 
 import pytest
 
+from handlers.notes import faq_values
+from handlers.privacy import privacy_text
 from tests.conftest import EMERGENCY, EMERGENCY_RU, TOKEN
 from tgbot.faq import default_faq
 from tgbot.i18n import texts
 from tgbot.playground.telegram_html import parse_html
-from tgbot.settings import LANGUAGES
+from tgbot.settings import LANGUAGES, load_settings
 
 COST_QUESTIONS = {
     "en": "how much does it cost to save one person?",
@@ -40,7 +42,9 @@ def with_emergency_line(language: str, key: str) -> str:
 
 
 def answer(language: str, topic: str) -> str:
-    return visible(default_faq().topic(language, topic).answer.format(emergency_contact=EMERGENCY))
+    settings = load_settings(bot_token=TOKEN, emergency_contact_text=EMERGENCY, _env_file=None)
+    values = faq_values(texts(language), settings)
+    return visible(default_faq().topic(language, topic).answer.format(**values))
 
 
 def button_data(sent) -> list[str]:
@@ -216,7 +220,9 @@ async def test_privacy_and_forget_delete_everything(bot):
     user = bot.api.make_user(14, language_code="ru")
     await say(bot, user, "/language es")
     await say(bot, user, "/subscribe")
-    assert (await say(bot, user, "/privacy")).text == plain("es", "privacy.text")
+    reply = await say(bot, user, "/privacy")
+    assert reply.text == visible(privacy_text(texts("es"), bot.services.settings))
+    assert reply.text.startswith(plain("es", "privacy.title"))
     question = await say(bot, user, "/forget")
     assert button_data(question) == ["forget:yes", "forget:no"]
     await press(bot, user, question, "forget:no")

@@ -32,6 +32,8 @@ HOW_TO_MAKE_ONE = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
 EMERGENCY_PLACEHOLDER = "replace with the emergency contacts"
 """The start of `.env.example`'s own value: a person in danger must never be sent it."""
 MIN_EMERGENCY_LENGTH = 20
+MAX_NOTE = 500
+"""Characters of an operator's note (other ways to give, how to reach the organisers)."""
 _REACHABLE = re.compile(
     r"\+?\d[\d\s().-]{5,}\d"  # a phone number: seven digits or more
     r"|https?://\S+|\bwww\.\S+|\b(?:t|telegram)\.me/\w+"  # a link
@@ -71,6 +73,26 @@ class Settings(BaseSettings):
     emergency_contact_text_fr: str | None = Field(default=None, max_length=1000)
     emergency_contact_text_es: str | None = Field(default=None, max_length=1000)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    # What the bot cannot know from the article: said only when the operator sets it.
+    campaign_status: Literal["active", "closed"] = "active"
+    """`closed`: the bot says the appeal has ended and hands out no new payment links."""
+    organisers_contact: str | None = Field(default=None, max_length=MAX_NOTE)
+    organisers_contact_en: str | None = Field(default=None, max_length=MAX_NOTE)
+    organisers_contact_ru: str | None = Field(default=None, max_length=MAX_NOTE)
+    organisers_contact_de: str | None = Field(default=None, max_length=MAX_NOTE)
+    organisers_contact_fr: str | None = Field(default=None, max_length=MAX_NOTE)
+    organisers_contact_es: str | None = Field(default=None, max_length=MAX_NOTE)
+    other_ways_to_give: str | None = Field(default=None, max_length=MAX_NOTE)
+    other_ways_to_give_en: str | None = Field(default=None, max_length=MAX_NOTE)
+    other_ways_to_give_ru: str | None = Field(default=None, max_length=MAX_NOTE)
+    other_ways_to_give_de: str | None = Field(default=None, max_length=MAX_NOTE)
+    other_ways_to_give_fr: str | None = Field(default=None, max_length=MAX_NOTE)
+    other_ways_to_give_es: str | None = Field(default=None, max_length=MAX_NOTE)
+    stripe_receipts: bool = False
+    """Whether the Stripe account e-mails donors a receipt (Dashboard: customer e-mails)."""
+    russia_caution: bool = True
+    """The calm line on risks for donors and sharers in Russia (`caution.*` in locales/)."""
 
     stripe_secret_key: SecretStr | None = None
     stripe_webhook_secret: SecretStr | None = None
@@ -120,6 +142,20 @@ class Settings(BaseSettings):
             raise ValueError(f"shorter than {MIN_EMERGENCY_LENGTH} characters: give real contacts")
         if not _REACHABLE.search(value):
             raise ValueError("has no phone number, link, e-mail address or @handle to reach anyone")
+        return value
+
+    @field_validator(
+        "organisers_contact",
+        "organisers_contact_en",
+        "organisers_contact_ru",
+        "organisers_contact_de",
+        "organisers_contact_fr",
+        "organisers_contact_es",
+    )
+    @classmethod
+    def _reachable_organisers(cls, value: str | None) -> str | None:
+        if value is not None and not _REACHABLE.search(value):
+            raise ValueError("has no link, e-mail address, @handle or phone number to write to")
         return value
 
     @field_validator("admin_ids", mode="before")
@@ -240,8 +276,11 @@ class Settings(BaseSettings):
 
     def emergency_text(self, language: str) -> str:
         """The emergency contact text in `language` when one is configured, else the default."""
-        localized: str | None = getattr(self, f"emergency_contact_text_{language}", None)
-        return localized or self.emergency_contact_text
+        return self.localized("emergency_contact_text", language) or self.emergency_contact_text
+
+    def localized(self, name: str, language: str) -> str | None:
+        """Setting `name` in `language` (`NAME_RU`...), else its default (`NAME`), else None."""
+        return getattr(self, f"{name}_{language}", None) or getattr(self, name)
 
 
 def _plain_http_off_loopback(url: str) -> bool:
