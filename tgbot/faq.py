@@ -55,9 +55,9 @@ class KnowledgeBase:
     def __init__(self, language: str) -> None:
         data = load_toml(language, "faq")
         self.language = language
-        self.abbreviations: dict[str, str] = data.get("abbreviations", {})
+        self.variants: dict[str, str] = data.get("variants", {})
         questions = [q for topic in data["topics"].values() for q in topic["questions"]]
-        learn([*questions, *data["stopwords"], *self.abbreviations.values()], language)
+        learn([*questions, *data["stopwords"], *self.variants.values()], language)
         self.own_words = frozenset(words(" ".join([*questions, *data["stopwords"]])))
         """Words this language's examples use: the evidence that a message is written in it."""
         self.accented = {unaccented(word): word for word in self.own_words}
@@ -83,8 +83,8 @@ class KnowledgeBase:
         out (`ppl` → `people`), accents put back (`ou` → `où`)."""
         found = []
         for word in words(text)[:MAX_QUESTION_WORDS]:
-            if word in self.abbreviations:
-                found += words(self.abbreviations[word])
+            if word in self.variants:
+                found += words(self.variants[word])
             elif word not in self.own_words:
                 found.append(self.accented.get(unaccented(word), word))
             else:
