@@ -21,7 +21,7 @@ VENV = ROOT / ".venv"
 PYTHON = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 STAMP = VENV / ".installed-from"
 COMMANDS = {
-    "run": ["-m", "tgbot", "playground"],
+    "run": ["-m", "playground"],
     "test": ["-m", "pytest"],
     "bot": ["-m", "tgbot"],
 }

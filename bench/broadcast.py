@@ -56,8 +56,8 @@ from bench.common import (
     python_module,
     wait_until_answering,
 )
+from playground.telegram.bot_api import Call, FakeBotAPI
 from tgbot.app import build_application
-from tgbot.playground.bot_api import Call, FakeBotAPI
 from tgbot.runner import open_services
 from tgbot.settings import Settings, load_settings
 from tgbot.storage import Storage

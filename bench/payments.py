@@ -44,10 +44,10 @@ from bench.common import (
     python_module,
     wait_until_answering,
 )
+from playground.stripe.api import FakeStripe
+from playground.telegram.bot_api import Call, FakeBotAPI
 from tgbot.payments.money import Money
 from tgbot.payments.progress import Converter, progress
-from tgbot.playground.bot_api import Call, FakeBotAPI
-from tgbot.playground.stripe_api import FakeStripe
 from tgbot.storage import Storage
 
 STRIPE_KEY = "sk_test_bench_key_4242"

@@ -1,4 +1,4 @@
-"""`python -m tgbot playground`: the real bot against the emulators, with its web page.
+"""`python -m playground`: the real bot against the emulators, with its web page.
 
 Everything listens on 127.0.0.1 only. The bot runs exactly as in production (polling the
 Bot API emulator, Stripe calls to the simulator, its own HTTP app) with settings made here,
@@ -10,10 +10,10 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
+from playground.stripe.api import FakeStripe
+from playground.telegram.bot_api import FakeBotAPI
+from playground.web.page import playground_routes
 from tgbot import runner
-from tgbot.playground.bot_api import FakeBotAPI
-from tgbot.playground.server import playground_routes
-from tgbot.playground.stripe_api import FakeStripe
 from tgbot.settings import Settings
 
 TOKEN = "4242424242:PLAYGROUND-not-a-real-token"

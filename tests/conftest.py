@@ -9,11 +9,11 @@ from dataclasses import dataclass
 import pytest
 from telegram.ext import Application
 
+from playground.button_width import labels, overflows
+from playground.stripe.api import FakeStripe
+from playground.telegram.bot_api import FakeBotAPI
 from tgbot.app import build_application
 from tgbot.logs import FLOORS, hold_chatty_loggers
-from tgbot.playground.bot_api import FakeBotAPI
-from tgbot.playground.button_width import labels, overflows
-from tgbot.playground.stripe_api import FakeStripe
 from tgbot.runner import open_services
 from tgbot.services import Services
 from tgbot.settings import Settings, load_settings

@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from playground.telegram.bot_api import FakeBotAPI, SentMessage
 from tests.conftest import ADMIN_ID, RunningBot, running_bot
 from tests.test_conversation import plain, say, visible
 from tgbot.i18n import texts
-from tgbot.playground.bot_api import FakeBotAPI, SentMessage
 from tgbot.storage.broadcasts import Status
 
 

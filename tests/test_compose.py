@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from telegram import MessageEntity
 
+from playground.telegram.html import parse_html
 from tgbot.broadcasts.compose import (
     ComposeError,
     ComposeProblem,
@@ -16,7 +17,6 @@ from tgbot.broadcasts.compose import (
     utf16_length,
     visible_length,
 )
-from tgbot.playground.telegram_html import parse_html
 from tgbot.settings import LANGUAGES
 
 

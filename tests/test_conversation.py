@@ -6,10 +6,10 @@ import pytest
 
 from handlers.notes import faq_values
 from handlers.privacy import privacy_text
+from playground.telegram.html import parse_html
 from tests.conftest import EMERGENCY, EMERGENCY_RU, TOKEN
 from tgbot.faq import default_faq
 from tgbot.i18n import texts
-from tgbot.playground.telegram_html import parse_html
 from tgbot.settings import LANGUAGES, load_settings
 
 COST_QUESTIONS = {

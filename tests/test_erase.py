@@ -117,7 +117,7 @@ def reachable_from(api) -> set[int]:
         seen.add(id(item))
         module = type(item).__module__ or ""
         if isinstance(item, dict | list | tuple | set | frozenset) or module.startswith(
-            ("tgbot.playground", "collections")
+            ("playground.", "collections")
         ):
             stack.extend(gc.get_referents(item))
     return seen

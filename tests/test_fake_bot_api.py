@@ -23,8 +23,8 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Conflict, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import ApplicationBuilder, CommandHandler, ContextTypes
 
-from tgbot.playground.bot_api import FakeBotAPI, SentMessage
-from tgbot.playground.telegram_html import TelegramHTMLError, parse_html, utf16_len
+from playground.telegram.bot_api import FakeBotAPI, SentMessage
+from playground.telegram.html import TelegramHTMLError, parse_html, utf16_len
 
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 

@@ -23,13 +23,13 @@ import uvicorn
 from starlette.applications import Starlette
 from telegram.ext import Application
 
+from playground.stripe.api import FakeStripe, sign_payload
+from playground.telegram.bot_api import FakeBotAPI
 from tests.conftest import STRIPE_WEBHOOK_SECRET
 from tests.test_process import free_port
 from tests.test_web import command_update
 from tgbot.app import build_application
 from tgbot.payments.money import Money
-from tgbot.playground.bot_api import FakeBotAPI
-from tgbot.playground.stripe_api import FakeStripe, sign_payload
 from tgbot.runner import open_services
 from tgbot.services import Services
 from tgbot.web import MAX_STRIPE_EVENT_BYTES, MAX_UPDATE_BYTES, SECRET_HEADER, create_web_app

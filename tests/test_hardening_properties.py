@@ -16,6 +16,7 @@ from telegram import MessageEntity, User
 
 from handlers.language import parse_language
 from handlers.start import DEEP_LINKS
+from playground.telegram.html import parse_html
 from tests.test_conversation import plain, say
 from tests.test_faq import cases
 from tgbot.broadcasts.compose import ComposeError, parse_post, utf16_length, visible_length
@@ -29,7 +30,6 @@ from tgbot.payments.money import (
     check_limits,
     parse_amount,
 )
-from tgbot.playground.telegram_html import parse_html
 from tgbot.safety import default_safety_check
 from tgbot.settings import CURRENCIES, LANGUAGES
 

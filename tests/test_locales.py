@@ -15,14 +15,14 @@ from handlers.common import main_menu
 from handlers.language import picker
 from handlers.notes import faq_values
 from handlers.questions import FOLLOW_UPS
+from playground.button_width import labels
+from playground.telegram.html import parse_html, utf16_len
+from playground.web.page import message_view
 from tests.conftest import overflowing_buttons, running_bot
 from tests.test_conversation import press, say
 from tgbot.faq import default_faq
 from tgbot.i18n import Html, catalog, load_toml, placeholders, texts
 from tgbot.payments.money import Money
-from tgbot.playground.button_width import labels
-from tgbot.playground.server import message_view
-from tgbot.playground.telegram_html import parse_html, utf16_len
 from tgbot.settings import LANGUAGES, load_settings
 
 OTHERS = [language for language in LANGUAGES if language != "en"]
@@ -199,7 +199,7 @@ async def test_every_keyboard_fits_a_phone_without_wrapping(
     bot_api, stripe_fake, make_settings, stripe_settings, language
 ):
     """A tour of the bot's keyboards in each language, each label measured with real font
-    metrics (tgbot/playground/button_width.py): counting characters would miss
+    metrics (playground/button_width.py): counting characters would miss
     "💛 Пожертвовать", 14 of them, which wraps mid-word two to a row."""
     async with running_bot(bot_api, make_settings(**stripe_settings)) as bot:
         user = bot_api.make_user(4242, language_code=language)
@@ -223,7 +223,7 @@ async def test_every_keyboard_fits_a_phone_without_wrapping(
 
 
 def test_the_playground_marks_a_label_a_phone_would_wrap():
-    """The page draws a dashed outline around such a button (tgbot/playground/static)."""
+    """The page draws a dashed outline around such a button (playground/web/static)."""
     keyboard = [
         [{"text": "💛 Пожертвовать", "callback_data": "a"}, {"text": "Ok", "callback_data": "b"}],
         [{"text": "💛 Пожертвовать", "callback_data": "c"}],

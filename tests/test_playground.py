@@ -1,4 +1,4 @@
-"""`python -m tgbot playground` as a real process: its JSON API, and the page in Chromium.
+"""`python -m playground` as a real process: its JSON API, and the page in Chromium.
 
 The browser test drives the page as a person would: three people chat with the bot, one
 donates on the simulated Stripe's checkout page, two subscribe, and an admin posts news in
@@ -55,7 +55,7 @@ TEST_CARD = "4242 4242 4242 4242"
 NEWS_EN = "Two more people are safe"
 NEWS_RU = "Ещё двое в безопасности"
 RAISED = "$12.70"
-"""£10 in dollars at the playground's rate GBP=1.27 (tgbot/playground/run.py)."""
+"""£10 in dollars at the playground's rate GBP=1.27 (playground/run.py)."""
 SETTLED_AT_RATE = (
     "£10 counts as $12.70 at the playground's GBP=1.27; $10.00 would mean the simulated Stripe "
     "settled the pounds into dollars 1:1"
@@ -77,6 +77,12 @@ class Playground:
         return self.stderr.read_text("utf-8", errors="replace")
 
 
+def playground_env(tmp_path: Path) -> dict[str, str]:
+    """A clean environment that finds the playground in this checkout, as `dev.py run` does
+    from its root: the playground is not part of the installed bot."""
+    return bot_env(tmp_path) | {"PYTHONPATH": str(Path(__file__).parent.parent)}
+
+
 @asynccontextmanager
 async def playground(tmp_path: Path) -> AsyncIterator[Playground]:
     """The playground in `tmp_path` (its database goes to `tmp_path/data`), ready to use.
@@ -87,8 +93,8 @@ async def playground(tmp_path: Path) -> AsyncIterator[Playground]:
     stdout, stderr = tmp_path / "playground.stdout", tmp_path / "playground.stderr"
     with stdout.open("wb") as out, stderr.open("wb") as err:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tgbot", "playground", "--port", "0",
-            cwd=tmp_path, env=bot_env(tmp_path), stdout=out, stderr=err,
+            sys.executable, "-m", "playground", "--port", "0",
+            cwd=tmp_path, env=playground_env(tmp_path), stdout=out, stderr=err,
         )  # fmt: skip
     try:
         running = await _wait_until_ready(process, stdout, stderr)
@@ -395,8 +401,8 @@ async def test_a_port_in_use_is_one_line_and_exit_2(tmp_path):
         taken.listen()
         port = taken.getsockname()[1]
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tgbot", "playground", "--port", str(port),
-            cwd=tmp_path, env=bot_env(tmp_path),
+            sys.executable, "-m", "playground", "--port", str(port),
+            cwd=tmp_path, env=playground_env(tmp_path),
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
         out, err = await asyncio.wait_for(process.communicate(), START_TIMEOUT)

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from tgbot.playground.bot_api import FakeBotAPI
-from tgbot.playground.run import DATABASE, TOKEN, playground_settings
-from tgbot.playground.stripe_api import FakeStripe
+from playground.run import DATABASE, TOKEN, playground_settings
+from playground.stripe.api import FakeStripe
+from playground.telegram.bot_api import FakeBotAPI
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 import argparse
 import asyncio
-import errno
 import sys
 from pathlib import Path
 
@@ -28,15 +27,8 @@ def main(argv: list[str] | None = None) -> int:
         "backup", help="copy the database consistently, even while the bot runs"
     )
     backup.add_argument("path", type=Path, help="file to write the copy to")
-    playground = commands.add_parser(
-        "playground",
-        help="try the bot in a browser with emulated Telegram and Stripe (needs no settings)",
-    )
-    playground.add_argument("--port", type=int, default=8000, help="web page port (8000)")
     arguments = parser.parse_args(argv)
     command = arguments.command or "run"
-    if command == "playground":
-        return _playground(arguments.port)
     try:
         settings = load_settings()
     except SettingsError as error:
@@ -71,20 +63,6 @@ def _backup(database: Path, target: Path) -> int:
         print(f"Backup failed: {error}", file=sys.stderr)
         return 1
     print(f"Backed up {database} to {target} ({size:,} bytes).")
-    return 0
-
-
-def _playground(port: int) -> int:
-    setup_logging("INFO", secrets=[])
-    from tgbot.playground.run import run_playground
-
-    try:
-        asyncio.run(run_playground(port))
-    except OSError as error:
-        if error.errno != errno.EADDRINUSE:
-            raise
-        print(f"Port {port} is in use: choose another with --port.", file=sys.stderr)
-        return EXIT_CONFIG
     return 0
 
 

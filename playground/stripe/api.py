@@ -14,7 +14,7 @@ the real stripe SDK talks to it unchanged::
         body, signature = stripe_fake.signed(event)          # what Stripe would POST
         await http.close_async()
 
-The fake checks parameters the way Stripe does (see :mod:`tgbot.playground.stripe_checkout`) and
+The fake checks parameters the way Stripe does (see :mod:`playground.stripe.checkout`) and
 answers with Stripe's object and error shapes, so a request real Stripe would reject fails the
 test: every such 4xx answer is recorded in :attr:`FakeStripe.violations`. Faults the *test* asks
 for (:meth:`FakeStripe.fail_next`) are answered the same way but are not violations.
@@ -81,11 +81,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from .local_server import LocalServer
-from .stripe_checkout import API_VERSION, format_amount
-from .stripe_params import FakeStripeError, JSONDict, decode_form, invalid, listify
-from .stripe_routes import RouteContext, match_route
-from .stripe_state import StripeAccount
+from playground.local_server import LocalServer
+from playground.stripe.checkout import API_VERSION, format_amount
+from playground.stripe.params import FakeStripeError, JSONDict, decode_form, invalid, listify
+from playground.stripe.routes import RouteContext, match_route
+from playground.stripe.state import StripeAccount
 
 __all__ = [
     "API_VERSION",

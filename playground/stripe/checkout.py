@@ -1,4 +1,4 @@
-"""Checkout Session parameters and objects for :mod:`tgbot.playground.stripe_api`.
+"""Checkout Session parameters and objects for :mod:`playground.stripe.api`.
 
 :func:`parse_session_create` checks ``POST /v1/checkout/sessions`` parameters the way Stripe
 does (structure first, then the rules that depend on ``mode``, amounts and time), and
@@ -36,7 +36,7 @@ from stripe.params.checkout import (
     SessionCreateParamsSubscriptionData,
 )
 
-from .stripe_params import (
+from playground.stripe.params import (
     ArraySpec,
     BooleanSpec,
     CurrencySpec,

@@ -1,4 +1,4 @@
-"""Stripe API objects for :mod:`tgbot.playground.stripe_api`: builders, expansion and lists.
+"""Stripe API objects for :mod:`playground.stripe.api`: builders, expansion and lists.
 
 Builders return plain JSON-ready dicts with the fields the installed SDK's resource classes
 declare for the pinned API version (a test checks that no field is invented). Ids are
@@ -20,8 +20,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from .stripe_checkout import API_VERSION, CURRENCY_SYMBOLS, decimals
-from .stripe_params import FakeStripeError, JSONDict, invalid
+from playground.stripe.checkout import API_VERSION, CURRENCY_SYMBOLS, decimals
+from playground.stripe.params import FakeStripeError, JSONDict, invalid
 
 __all__ = [
     "EXPANDABLE",

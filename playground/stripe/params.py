@@ -1,4 +1,4 @@
-"""Request decoding, parameter validation and error shapes for :mod:`tgbot.playground.stripe_api`.
+"""Request decoding, parameter validation and error shapes for :mod:`playground.stripe.api`.
 
 Stripe's v1 API takes ``application/x-www-form-urlencoded`` parameters in bracket notation
 (``line_items[0][price_data][currency]=eur``, ``metadata[intent]=abc``, ``expand[]=x``).
@@ -483,7 +483,7 @@ class ObjectSpec(Spec):
         if name in self._real_names:
             return invalid(
                 f"FakeStripe does not implement parameter {param} (the real Stripe API accepts "
-                "it): extend tgbot/playground/stripe_checkout.py or stop sending it",
+                "it): extend playground/stripe/checkout.py or stop sending it",
                 param,
                 "parameter_unknown",
             )

@@ -1,4 +1,4 @@
-"""The v1 API endpoints of :mod:`tgbot.playground.stripe_api`, as functions of a StripeAccount.
+"""The v1 API endpoints of :mod:`playground.stripe.api`, as functions of a StripeAccount.
 
 Each handler checks its parameters (the SDK's ``TypedDict`` params tell real-but-unmodelled
 parameters from unknown ones), reads or changes the :class:`StripeAccount` and returns the JSON
@@ -43,8 +43,8 @@ from stripe.params.checkout import (
     SessionRetrieveParams,
 )
 
-from . import stripe_objects as objects
-from .stripe_params import (
+from playground.stripe import objects
+from playground.stripe.params import (
     ArraySpec,
     BooleanSpec,
     FakeStripeError,
@@ -57,7 +57,7 @@ from .stripe_params import (
     range_matches,
     resource_missing,
 )
-from .stripe_state import StripeAccount
+from playground.stripe.state import StripeAccount
 
 __all__ = ["RouteContext", "match_route"]
 
@@ -373,7 +373,7 @@ def _cancel_subscription(account: StripeAccount, ctx: RouteContext) -> JSONDict:
     if params.get("prorate"):
         raise invalid(
             "FakeStripe does not implement prorate=true (a credit proration for the unused "
-            "time): extend tgbot/playground/stripe_routes.py or stop sending it",
+            "time): extend playground/stripe/routes.py or stop sending it",
             "prorate",
         )
     if subscribed["status"] == "canceled":

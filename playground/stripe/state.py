@@ -1,9 +1,9 @@
-"""The simulated Stripe account behind :mod:`tgbot.playground.stripe_api`: objects, clock, events.
+"""The simulated Stripe account behind :mod:`playground.stripe.api`: objects, clock, events.
 
 :class:`StripeAccount` holds every object the fake knows, creates Checkout Sessions from
 validated parameters, and simulates what happens outside the API (a donor paying, a bank
 settling a delayed payment, a refund from the Dashboard, a chargeback) the way Stripe records
-it: objects change and events are stored. It does no HTTP; :class:`~tgbot.playground.stripe_api.
+it: objects change and events are stored. It does no HTTP; :class:`~playground.stripe.api.
 FakeStripe` serves it over the API.
 
 Monthly giving is modelled as Stripe Billing does it for a ``subscription``-mode Checkout
@@ -29,9 +29,9 @@ from urllib.parse import parse_qsl, urlencode
 
 from stripe._encode import _api_encode
 
-from . import stripe_objects as objects
-from .stripe_checkout import build_line_items, build_session, parse_session_create
-from .stripe_params import JSONDict, decode_form
+from playground.stripe import objects
+from playground.stripe.checkout import build_line_items, build_session, parse_session_create
+from playground.stripe.params import JSONDict, decode_form
 
 __all__ = ["EVENT_RETENTION_SECONDS", "StripeAccount"]
 

@@ -61,8 +61,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from .local_server import LocalServer
-from .telegram_html import TelegramHTMLError, parse_html, trim_formatted_text, utf16_len
+from playground.local_server import LocalServer
+from playground.telegram.html import TelegramHTMLError, parse_html, trim_formatted_text, utf16_len
 
 __all__ = [
     "BotAPIError",

@@ -16,19 +16,19 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from telegram import Message
 
+from playground.button_width import label_width, room
+from playground.stripe.api import FakeStripe, WebhookAttempt
+from playground.telegram.bot_api import Call, FakeBotAPI
+from playground.telegram.html import parse_html
 from tgbot.broadcasts.report import summary_text
 from tgbot.i18n import texts
-from tgbot.playground.bot_api import Call, FakeBotAPI
-from tgbot.playground.button_width import label_width, room
-from tgbot.playground.stripe_api import FakeStripe, WebhookAttempt
-from tgbot.playground.telegram_html import parse_html
 from tgbot.services import Services
 from tgbot.settings import LANGUAGES
 
 MAX_NAME = 40
 MAX_TEXT = 4096
 LOG_SHOWN = 60
-STATIC = files("tgbot.playground").joinpath("static")
+STATIC = files("playground.web").joinpath("static")
 CONTENT_TYPES = {"js": "text/javascript", "css": "text/css", "html": "text/html"}
 
 

@@ -1,0 +1,1 @@
+"""The Telegram Bot API emulator: real HTTP, Telegram's limits and error shapes."""
