@@ -4,7 +4,6 @@ import time
 
 import pytest
 
-from tgbot.payments.money import Money
 from tgbot.storage import Storage
 from tgbot.storage.audit import AuditEntry
 from tgbot.storage.broadcasts import ConfirmProblem, Counts, Delivery, Outcome, Status
@@ -360,14 +359,14 @@ async def test_a_milestone_is_announced_once_and_never_a_smaller_one(storage):
     await subscribe(storage, (1, "en"), (2, "ru"))
     store = storage.broadcasts
     assert await store.last_milestone() == 0
-    ten = await store.create_milestone(10, Money(10 * 455_500, "usd"))
+    ten = await store.create_milestone(10, 10 * 455_500, "usd")
     assert ten is not None
-    assert await store.create_milestone(10, Money(10 * 455_500, "usd")) is None
-    assert await store.create_milestone(5, Money(5 * 455_500, "usd")) is None
+    assert await store.create_milestone(10, 10 * 455_500, "usd") is None
+    assert await store.create_milestone(5, 5 * 455_500, "usd") is None
     assert await pending_ids(storage, ten) == [1, 2]
-    twenty = await store.create_milestone(20, Money(20 * 455_500, "usd"))
+    twenty = await store.create_milestone(20, 20 * 455_500, "usd")
     assert twenty is not None
-    assert await store.create_milestone(15, Money(15 * 455_500, "usd")) is None
+    assert await store.create_milestone(15, 15 * 455_500, "usd") is None
     assert await store.last_milestone() == 20
     summary = await store.summary(ten)
     assert (summary.kind, summary.milestone, summary.admin_id, summary.status) == (
@@ -404,7 +403,7 @@ async def test_next_to_send_is_the_oldest_unfinished_broadcast(storage):
 async def test_recent_lists_newest_first_without_drafts(storage):
     store = storage.broadcasts
     post = await start(storage)
-    milestone = await store.create_milestone(100, Money(100 * 455_500, "usd"))
+    milestone = await store.create_milestone(100, 100 * 455_500, "usd")
     await store.start_draft(ADMIN)
     assert [s.broadcast_id for s in await store.recent(10)] == [milestone, post]
     assert [s.broadcast_id for s in await store.recent(1)] == [milestone]

@@ -85,8 +85,11 @@ class Broadcaster:
             return (
                 broadcast.texts.get(t.language) or broadcast.texts[self.settings.default_language]
             )
-        text = t("news.milestone", amount=broadcast.amount)
-        share = share_of_evacuation(broadcast.amount, self._converter)
+        if broadcast.amount is None or broadcast.currency is None:
+            raise ValueError(f"milestone {broadcast.broadcast_id} was stored without its total")
+        total = Money(broadcast.amount, broadcast.currency)
+        text = t("news.milestone", amount=total)
+        share = share_of_evacuation(total, self._converter)
         if share is not None and share >= 1:
             text += "\n\n" + t("news.milestone_people", count=int(share))
         return text
@@ -138,8 +141,8 @@ class Broadcaster:
         reached = raised.minor // self.step.minor
         if reached < 1:
             return None
-        amount = Money(self.step.minor * reached, self.step.currency)
-        broadcast_id = await self._store.create_milestone(reached, amount)
+        amount = self.step.minor * reached
+        broadcast_id = await self._store.create_milestone(reached, amount, self.step.currency)
         if broadcast_id is not None:
             log.info("milestone %d reached; news broadcast %d started", reached, broadcast_id)
             self.wake()

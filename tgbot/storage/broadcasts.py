@@ -16,7 +16,6 @@ from enum import StrEnum
 
 import aiosqlite
 
-from tgbot.payments.money import Money
 from tgbot.storage.backup import RESTORED_MARK
 from tgbot.storage.database import Database
 
@@ -42,8 +41,9 @@ class Broadcast:
     kind: str
     admin_id: int | None
     milestone: int | None
-    amount: Money | None
-    """The total a milestone announces."""
+    amount: int | None
+    """The total a milestone announces, in minor units of `currency`."""
+    currency: str | None
     photo: str | None
     texts: dict[str, str]
     """Telegram HTML by language; none for a milestone, whose text is the bot's own."""
@@ -205,7 +205,7 @@ class BroadcastStore:
             )
             return await self._snapshot_audience(conn, broadcast_id)
 
-    async def create_milestone(self, milestone: int, amount: Money) -> int | None:
+    async def create_milestone(self, milestone: int, amount: int, currency: str) -> int | None:
         """Start a milestone update unless this or a later milestone was already announced."""
         async with self._db.transaction() as conn:
             cursor = await conn.execute(
@@ -213,7 +213,7 @@ class BroadcastStore:
                 " (kind, milestone, amount, currency, status, created_at, started_at)"
                 " SELECT 'milestone', ?, ?, ?, 'sending', ?, ?"
                 " WHERE NOT EXISTS (SELECT 1 FROM broadcasts WHERE milestone >= ?)",
-                (milestone, amount.minor, amount.currency, _now(), _now(), milestone),
+                (milestone, amount, currency, _now(), _now(), milestone),
             )
             if cursor.rowcount == 0:
                 return None
@@ -272,7 +272,8 @@ class BroadcastStore:
             kind=row["kind"],
             admin_id=row["admin_id"],
             milestone=row["milestone"],
-            amount=Money(row["amount"], row["currency"]) if row["currency"] else None,
+            amount=row["amount"],
+            currency=row["currency"],
             photo=row["photo"],
             texts=await self._texts(row["broadcast_id"]),
             status=Status(row["status"]),
