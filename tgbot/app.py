@@ -1,10 +1,15 @@
-"""Building the python-telegram-bot Application with every handler registered."""
+"""Building the python-telegram-bot Application with every handler registered.
+
+The one module of `tgbot` that imports `handlers`: it registers them and attaches their
+`Notifier`, which the runtime calls without knowing the conversation layer.
+"""
 
 from telegram import LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, Defaults
 
 import handlers
+from handlers.notifications import ChatNotifier
 from tgbot.broadcasts.limiter import OutboundLimiter
 from tgbot.ordering import PerUserOrder
 from tgbot.services import Services
@@ -45,5 +50,6 @@ def build_application(services: Services, *, polling: bool) -> Application:
         builder = builder.updater(None)
     application = builder.build()
     services.attach(application.bot_data)
+    services.notifier = ChatNotifier(application.bot, services)
     handlers.register(application)
     return application

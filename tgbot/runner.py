@@ -16,11 +16,7 @@ import uvicorn
 from starlette.routing import BaseRoute
 from telegram import Update
 from telegram.error import TelegramError
-from telegram.ext import Application
 
-from handlers.admin import report_unreadable_events
-from handlers.donations import after_payments
-from handlers.profile import publish_profile
 from tgbot.app import GET_UPDATES_TIMEOUT, build_application
 from tgbot.payments.gateway import PaymentsUnavailable, StripeGateway
 from tgbot.payments.service import DonationService, ReconcileReport
@@ -89,7 +85,7 @@ async def reconcile_once(services: Services) -> ReconcileReport | None:
         return None
 
 
-async def _keep_reconciling(application: Application, services: Services) -> None:
+async def _keep_reconciling(services: Services) -> None:
     """Reconcile now and every RECONCILE_INTERVAL seconds (0: never), thanking new donors.
 
     The first round also sends thank-yous that were due when the process last stopped. Any
@@ -102,8 +98,8 @@ async def _keep_reconciling(application: Application, services: Services) -> Non
         if report is not None and report.events_applied:
             log.info("reconciliation applied %d missed Stripe events", report.events_applied)
         if report is not None and report.unreadable:
-            await report_unreadable_events(application.bot, services, report.unreadable)
-        await after_payments(application.bot, services)
+            await services.notifier.events_unreadable(report.unreadable)
+        await services.notifier.payments_applied()
         if report is not None:
             health.succeeded()
         if not interval:
@@ -144,7 +140,7 @@ async def _run_with(services: Services, extra_routes: Sequence[RouteFactory]) ->
     _stop_on_signals(server)
     async with application:
         await application.start()
-        await publish_profile(application.bot, settings.default_language, settings.admin_ids)
+        await services.notifier.bot_started()
         if polling:
             await application.updater.start_polling(
                 timeout=GET_UPDATES_TIMEOUT,
@@ -161,7 +157,7 @@ async def _run_with(services: Services, extra_routes: Sequence[RouteFactory]) ->
             reconciler = asyncio.create_task(
                 supervise(
                     services.health.task(RECONCILIATION),
-                    lambda: _keep_reconciling(application, services),
+                    lambda: _keep_reconciling(services),
                 )
             )
         log.info("appeal-bot is running (%s mode) as @%s", settings.mode, application.bot.username)

@@ -8,6 +8,7 @@ from tgbot.broadcasts.worker import Broadcaster
 from tgbot.coalesce import Coalescer
 from tgbot.faq import Faq, default_faq
 from tgbot.memory import PerPerson, RecentMessages
+from tgbot.notifier import Notifier
 from tgbot.payments.service import DonationService
 from tgbot.safety import SafetyCheck, default_safety_check
 from tgbot.settings import Settings
@@ -47,6 +48,8 @@ class Services:
     payment_follow_up: Coalescer = field(default_factory=Coalescer)
     health: Health = field(default_factory=Health)
     broadcaster: Broadcaster = field(init=False)
+    notifier: Notifier = field(init=False)
+    """Set by the application builder (`tgbot.app`)."""
 
     def __post_init__(self) -> None:
         self.broadcaster = Broadcaster(self.settings, self.storage, self.health.task(BROADCASTS))

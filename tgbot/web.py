@@ -14,7 +14,6 @@ from telegram import Update
 from telegram.ext import Application
 
 import tgbot
-from handlers.donations import after_payments
 from tgbot.payments.events import MalformedEvent
 from tgbot.payments.gateway import BadSignature
 from tgbot.readiness import Readiness
@@ -109,7 +108,7 @@ def stripe_route(application: Application, services: Services) -> Route:
             log.exception("Stripe event not applied (%s)", type(failure).__name__)
             return error(HTTPStatus.INTERNAL_SERVER_ERROR, "event not applied, retry")
         if outcome is not None:
-            application.create_task(after_payments(application.bot, services))
+            application.create_task(services.notifier.payments_applied())
         return JSONResponse({"received": True, "duplicate": outcome is None})
 
     return Route("/stripe/webhook", stripe_webhook, methods=["POST"])
