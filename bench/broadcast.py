@@ -56,7 +56,7 @@ from bench.common import (
     python_module,
     wait_until_answering,
 )
-from playground.telegram.bot_api import Call, FakeBotAPI
+from playground.telegram import Call, FakeBotAPI
 from tgbot.app import build_application
 from tgbot.runner import open_services
 from tgbot.settings import Settings, load_settings

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from playground.telegram.bot_api import MESSAGE_METHODS, Call, FakeBotAPI
+from playground.telegram import MESSAGE_METHODS, Call, FakeBotAPI
 
 REPO = Path(__file__).resolve().parent.parent
 TOKEN = "123456:BENCH-token_abcdefghijklmnop"  # noqa: S105 - the emulator's, not a secret

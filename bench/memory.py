@@ -26,7 +26,7 @@ from bench.common import (
     wait_until_answering,
 )
 from bench.updates import faq_questions
-from playground.telegram.bot_api import FakeBotAPI
+from playground.telegram import FakeBotAPI
 
 FIRST_USER = 1_000_000
 ANSWER_TIMEOUT = 120.0

@@ -44,8 +44,8 @@ from bench.common import (
     python_module,
     wait_until_answering,
 )
-from playground.stripe.api import FakeStripe
-from playground.telegram.bot_api import Call, FakeBotAPI
+from playground.stripe import FakeStripe
+from playground.telegram import Call, FakeBotAPI
 from tgbot.payments.money import Money
 from tgbot.payments.progress import Converter, progress
 from tgbot.storage import Storage

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from bench.common import TOKEN, CallWatcher, Child, bot_env, is_message, python_module
-from playground.telegram.bot_api import Call, FakeBotAPI
+from playground.telegram import Call, FakeBotAPI
 
 USER = 42
 START_TIMEOUT = 60.0

@@ -53,7 +53,7 @@ from bench.common import (
     python_module,
     wait_until_answering,
 )
-from playground.telegram.bot_api import Call, FakeBotAPI
+from playground.telegram import Call, FakeBotAPI
 from tgbot.settings import LANGUAGES
 
 CASES = REPO / "tests" / "faq_cases"

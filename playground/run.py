@@ -10,8 +10,8 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
-from playground.stripe.api import FakeStripe
-from playground.telegram.bot_api import FakeBotAPI
+from playground.stripe import FakeStripe
+from playground.telegram import FakeBotAPI
 from playground.web.page import playground_routes
 from tgbot import runner
 from tgbot.settings import Settings

@@ -10,8 +10,8 @@ import pytest
 from telegram.ext import Application
 
 from playground.button_width import labels, overflows
-from playground.stripe.api import FakeStripe
-from playground.telegram.bot_api import FakeBotAPI
+from playground.stripe import FakeStripe
+from playground.telegram import FakeBotAPI
 from tgbot.app import build_application
 from tgbot.logs import FLOORS, hold_chatty_loggers
 from tgbot.runner import open_services

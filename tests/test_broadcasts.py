@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from playground.telegram.bot_api import FakeBotAPI, SentMessage
+from playground.telegram import FakeBotAPI, SentMessage
 from tests.conftest import ADMIN_ID, RunningBot, running_bot
 from tests.test_conversation import plain, say, visible
 from tgbot.i18n import texts

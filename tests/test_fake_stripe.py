@@ -1,4 +1,4 @@
-"""The fake Stripe API (playground/stripe/api.py), driven by the real stripe SDK over HTTP."""
+"""The fake Stripe API (playground/stripe/), driven by the real stripe SDK over HTTP."""
 
 from __future__ import annotations
 
@@ -28,8 +28,14 @@ from starlette.routing import Route
 from stripe._encode import _api_encode
 
 from playground.local_server import LocalServer
-from playground.stripe.api import API_VERSION, FakeStripe, FakeStripeError, StripeAccount
-from playground.stripe.params import decode_form, listify
+from playground.stripe import (
+    API_VERSION,
+    FakeStripe,
+    FakeStripeError,
+    StripeAccount,
+    decode_form,
+    listify,
+)
 
 API_KEY = "sk_test_fake"
 SECRET = "whsec_test_secret"
@@ -1659,7 +1665,7 @@ async def test_failed_deliveries_are_warnings_and_are_recorded(
         ("failed", None),
     ]
     assert (log[1].error or "").startswith("ConnectError")
-    warnings = [r for r in caplog.records if r.name == "playground.stripe.api"]
+    warnings = [r for r in caplog.records if r.name == "playground.stripe.webhooks"]
     assert [r.levelno for r in warnings] == [logging.WARNING, logging.WARNING]
 
 

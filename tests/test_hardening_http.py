@@ -23,8 +23,8 @@ import uvicorn
 from starlette.applications import Starlette
 from telegram.ext import Application
 
-from playground.stripe.api import FakeStripe, sign_payload
-from playground.telegram.bot_api import FakeBotAPI
+from playground.stripe import FakeStripe, sign_payload
+from playground.telegram import FakeBotAPI
 from tests.conftest import STRIPE_WEBHOOK_SECRET
 from tests.test_process import free_port
 from tests.test_web import command_update

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from playground.run import DATABASE, TOKEN, playground_settings
-from playground.stripe.api import FakeStripe
-from playground.telegram.bot_api import FakeBotAPI
+from playground.stripe import FakeStripe
+from playground.telegram import FakeBotAPI
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Request decoding, parameter validation and error shapes for :mod:`playground.stripe.api`.
+"""Request decoding, parameter validation and error shapes of the Stripe simulator.
 
 Stripe's v1 API takes ``application/x-www-form-urlencoded`` parameters in bracket notation
 (``line_items[0][price_data][currency]=eur``, ``metadata[intent]=abc``, ``expand[]=x``).
@@ -12,7 +12,8 @@ c``); elsewhere it is descriptive and marked as the fake's own.
 
 A parameter that the fake does not model but that the real API accepts (according to the
 stripe SDK's generated ``TypedDict`` parameter types) is refused with a message that says so,
-so that nothing a client sends is silently ignored.
+so that nothing a client sends is silently ignored. :data:`API_VERSION` is the version those
+parameter types (and so the simulator) follow.
 """
 
 from __future__ import annotations
@@ -26,9 +27,11 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
 
+from stripe._api_version import _ApiVersion
 from stripe._request_options import RequestOptions
 
 __all__ = [
+    "API_VERSION",
     "ArraySpec",
     "BooleanSpec",
     "CurrencySpec",
@@ -56,6 +59,9 @@ __all__ = [
 ]
 
 JSONDict = dict[str, Any]
+
+#: The API version the installed SDK sends (``Stripe-Version``) and events carry.
+API_VERSION: str = _ApiVersion.CURRENT
 
 DOC_URL = "https://stripe.com/docs/error-codes/{}"
 
@@ -483,7 +489,7 @@ class ObjectSpec(Spec):
         if name in self._real_names:
             return invalid(
                 f"FakeStripe does not implement parameter {param} (the real Stripe API accepts "
-                "it): extend playground/stripe/checkout.py or stop sending it",
+                "it): extend playground/stripe/checkout_sessions.py or stop sending it",
                 param,
                 "parameter_unknown",
             )

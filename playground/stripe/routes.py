@@ -1,4 +1,4 @@
-"""The v1 API endpoints of :mod:`playground.stripe.api`, as functions of a StripeAccount.
+"""The v1 API endpoints of the Stripe simulator, as functions of a StripeAccount.
 
 Each handler checks its parameters (the SDK's ``TypedDict`` params tell real-but-unmodelled
 parameters from unknown ones), reads or changes the :class:`StripeAccount` and returns the JSON
@@ -43,7 +43,8 @@ from stripe.params.checkout import (
     SessionRetrieveParams,
 )
 
-from playground.stripe import objects
+from playground.stripe import expansion, pagination
+from playground.stripe.account import StripeAccount
 from playground.stripe.params import (
     ArraySpec,
     BooleanSpec,
@@ -57,7 +58,6 @@ from playground.stripe.params import (
     range_matches,
     resource_missing,
 )
-from playground.stripe.state import StripeAccount
 
 __all__ = ["RouteContext", "match_route"]
 
@@ -261,7 +261,7 @@ _RETRIEVE = {
 def _create_session(account: StripeAccount, ctx: RouteContext) -> JSONDict:
     session = account.create_session_from_form(ctx.params)
     expand = account.session_params(session["id"]).get("expand", [])
-    return objects.expand(session, expand, account.resolve)
+    return expansion.expand(session, expand, account.resolve)
 
 
 @_route("GET", r"/v1/checkout/sessions")
@@ -286,7 +286,7 @@ def _list_sessions(account: StripeAccount, ctx: RouteContext) -> JSONDict:
 def _retrieve_session(account: StripeAccount, ctx: RouteContext) -> JSONDict:
     params = _SESSION_RETRIEVE.parse(ctx.params, "")
     session = _find_session(account, ctx.ids["id"])
-    return objects.expand(session, params.get("expand", []), account.resolve)
+    return expansion.expand(session, params.get("expand", []), account.resolve)
 
 
 @_route("POST", rf"/v1/checkout/sessions/{_ID}/expire")
@@ -302,7 +302,7 @@ def _expire_session(account: StripeAccount, ctx: RouteContext) -> JSONDict:
             violation=False,
         )
     account.expire_session(session, request_id=ctx.request_id, idempotency_key=ctx.idempotency_key)
-    return objects.expand(session, params.get("expand", []), account.resolve)
+    return expansion.expand(session, params.get("expand", []), account.resolve)
 
 
 @_route("GET", rf"/v1/checkout/sessions/{_ID}/line_items")
@@ -337,7 +337,7 @@ def _retrieve_event(account: StripeAccount, ctx: RouteContext) -> JSONDict:
     event = next((e for e in account.visible_events() if e["id"] == ctx.ids["id"]), None)
     if event is None:
         raise resource_missing("event", ctx.ids["id"])
-    return objects.expand(event, params.get("expand", []), account.resolve)
+    return expansion.expand(event, params.get("expand", []), account.resolve)
 
 
 @_route("GET", r"/v1/subscriptions")
@@ -392,7 +392,7 @@ def _cancel_subscription(account: StripeAccount, ctx: RouteContext) -> JSONDict:
         request_id=ctx.request_id,
         idempotency_key=ctx.idempotency_key,
     )
-    return objects.expand(subscribed, params.get("expand", []), account.resolve)
+    return expansion.expand(subscribed, params.get("expand", []), account.resolve)
 
 
 @_route("GET", r"/v1/invoices")
@@ -437,7 +437,7 @@ def _retrieve_object(account: StripeAccount, ctx: RouteContext) -> JSONDict:
     found = store.get(ctx.ids["id"])
     if found is None:
         raise resource_missing(collection.object_name, ctx.ids["id"], collection.param)
-    return objects.expand(found, params.get("expand", []), account.resolve)
+    return expansion.expand(found, params.get("expand", []), account.resolve)
 
 
 def _subscription_of(found: JSONDict) -> str | None:
@@ -459,12 +459,12 @@ def _find_session(account: StripeAccount, session_id: str) -> JSONDict:
 def _page(
     account: StripeAccount, items: list[JSONDict], params: JSONDict, url: str, object_name: str
 ) -> JSONDict:
-    page, has_more = objects.paginate(
+    page, has_more = pagination.paginate(
         items,
         limit=params.get("limit", DEFAULT_LIST_LIMIT),
         starting_after=params.get("starting_after"),
         ending_before=params.get("ending_before"),
         object_name=object_name,
     )
-    listed = objects.list_object(page, url, has_more)
-    return objects.expand(listed, params.get("expand", []), account.resolve, within_list=True)
+    listed = pagination.list_object(page, url, has_more)
+    return expansion.expand(listed, params.get("expand", []), account.resolve, within_list=True)

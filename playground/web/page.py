@@ -17,8 +17,8 @@ from starlette.routing import BaseRoute, Route
 from telegram import Message
 
 from playground.button_width import label_width, room
-from playground.stripe.api import FakeStripe, WebhookAttempt
-from playground.telegram.bot_api import Call, FakeBotAPI
+from playground.stripe import FakeStripe, WebhookAttempt
+from playground.telegram import Call, FakeBotAPI
 from playground.telegram.html import parse_html
 from tgbot.broadcasts.report import summary_text
 from tgbot.i18n import texts
