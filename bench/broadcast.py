@@ -57,8 +57,8 @@ from bench.common import (
     wait_until_answering,
 )
 from playground.telegram import Call, FakeBotAPI
-from tgbot.app import build_application
-from tgbot.runner import open_services
+from tgbot.runtime.app import build_application
+from tgbot.runtime.runner import open_services
 from tgbot.settings import Settings, load_settings
 from tgbot.storage import Storage
 
@@ -66,7 +66,7 @@ TOKEN = "123456:BENCH-token_abcdefghijklmnop"  # noqa: S105 - the fake's, not a 
 ADMIN = 1
 SUPPORTERS = tuple(range(2, 12))
 """People chatting during a broadcast, one /start every half second between them: each
-stays within the bot's per-person limit (tgbot/throttle.py: 40 updates a minute)."""
+stays within the bot's per-person limit (tgbot/runtime/throttle.py: 40 updates a minute)."""
 FIRST_SUBSCRIBER = 10_000
 
 

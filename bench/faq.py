@@ -25,9 +25,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bench.common import REPO, percentile
-from tgbot.faq import Faq
-from tgbot.i18n import load_toml
 from tgbot.settings import LANGUAGES
+from tgbot.text.faq import Faq
+from tgbot.text.i18n import load_toml
 
 CASES = REPO / "tests" / "faq_cases"
 _WORD = re.compile(r"\w+")

@@ -20,11 +20,11 @@ from collections.abc import Callable
 
 from bench.common import percentile
 from bench.faq import test_set
-from tgbot.faq import default_faq
-from tgbot.i18n import load_toml
-from tgbot.safety import default_safety_check
 from tgbot.settings import LANGUAGES
-from tgbot.textmatch import words
+from tgbot.text.faq import default_faq
+from tgbot.text.i18n import load_toml
+from tgbot.text.safety import default_safety_check
+from tgbot.text.textmatch import words
 
 MAX_TEXT = 4096
 

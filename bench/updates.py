@@ -395,7 +395,7 @@ def echo_child(api_url: str, concurrency: int) -> None:
     from telegram import Update
     from telegram.ext import ApplicationBuilder, CallbackQueryHandler, MessageHandler, filters
 
-    from tgbot.app import GET_UPDATES_TIMEOUT
+    from tgbot.runtime.app import GET_UPDATES_TIMEOUT
 
     builder = ApplicationBuilder().token(TOKEN).base_url(f"{api_url}/bot")
     if concurrency > 1:

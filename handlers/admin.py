@@ -17,13 +17,13 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler, ContextTypes
 
 from handlers.common import PRIVATE, Callback, replies_with, user_texts
-from tgbot.i18n import Texts, texts
 from tgbot.payments.money import Money
 from tgbot.payments.service import EVENT_ATTEMPTS, Stats
 from tgbot.periods import week_start
 from tgbot.services import Services, services
 from tgbot.storage.donations import TotalsRow
 from tgbot.storage.users import SubscriberStats
+from tgbot.text.i18n import Texts, texts
 
 log = logging.getLogger(__name__)
 

@@ -6,10 +6,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update, User
 from telegram.constants import ChatType
 from telegram.ext import CallbackContext, ContextTypes, filters
 
-from tgbot.i18n import Texts, supported_language, texts
 from tgbot.services import services
 from tgbot.settings import Settings
 from tgbot.storage import UserRecord
+from tgbot.text.i18n import Texts, supported_language, texts
 
 PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 """New messages in private chats; edits and channel posts are left alone."""

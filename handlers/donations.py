@@ -9,7 +9,6 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 
 from handlers.common import PRIVATE, callback, replies_with, user_texts
 from handlers.notes import caution, other_ways, with_notes
-from tgbot.i18n import Html, Texts, texts
 from tgbot.payments.gateway import PaymentsUnavailable
 from tgbot.payments.money import (
     STRIPE_MINIMUM,
@@ -23,6 +22,7 @@ from tgbot.payments.progress import Progress, share_of_evacuation
 from tgbot.payments.service import Gift, Link, StartProblem
 from tgbot.services import Services, services
 from tgbot.settings import CURRENCIES, Settings
+from tgbot.text.i18n import Html, Texts, texts
 
 log = logging.getLogger(__name__)
 

@@ -4,10 +4,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from handlers.common import PRIVATE, callback, is_subscribed, main_menu, user_texts
-from tgbot.i18n import supported_language, texts
 from tgbot.services import services
 from tgbot.settings import LANGUAGES
-from tgbot.textmatch import normalize
+from tgbot.text.i18n import supported_language, texts
+from tgbot.text.textmatch import normalize
 
 
 def picker() -> InlineKeyboardMarkup:

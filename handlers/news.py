@@ -23,10 +23,10 @@ from handlers.admin import admins_only, audit
 from handlers.common import PRIVATE, user_texts
 from tgbot.broadcasts.compose import ComposeError, parse_post, post_limit, visible_length
 from tgbot.broadcasts.report import summary_text
-from tgbot.i18n import Texts
 from tgbot.services import services
 from tgbot.settings import LANGUAGES
 from tgbot.storage.broadcasts import Broadcast, ConfirmProblem
+from tgbot.text.i18n import Texts
 
 ADMIN_COMMANDS = ("post", "broadcasts", "cancel_broadcast")
 RECENT = 10

@@ -9,8 +9,8 @@ edit (`caution.*`, empty in languages that need none) or switch off (RUSSIA_CAUT
 import html
 
 from handlers.safety import emergency_contact
-from tgbot.i18n import Html, Texts
 from tgbot.settings import Settings
+from tgbot.text.i18n import Html, Texts
 
 PLACEHOLDERS = {
     "emergency_contact": ("EMERGENCY_CONTACT_TEXT",),

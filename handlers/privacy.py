@@ -4,10 +4,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from handlers.common import PRIVATE, callback, user_texts
-from tgbot.i18n import Texts
-from tgbot.memory import DELETABLE_SECONDS
+from tgbot.runtime.memory import DELETABLE_SECONDS
 from tgbot.services import services
 from tgbot.settings import Settings
+from tgbot.text.i18n import Texts
 
 BULLETS = (
     "privacy.id",

@@ -12,8 +12,8 @@ from telegram.error import TelegramError
 
 from handlers import admin, news
 from handlers.fallback import COMMANDS
-from tgbot.i18n import Texts, texts
 from tgbot.settings import LANGUAGES
+from tgbot.text.i18n import Texts, texts
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from handlers import donations
 from handlers.common import PRIVATE, callback, user_state, user_texts
 from handlers.notes import faq_values
 from handlers.subscription import news_offer
-from tgbot.faq import Topic
-from tgbot.i18n import Texts
 from tgbot.services import services
+from tgbot.text.faq import Topic
+from tgbot.text.i18n import Texts
 
 Result = TypeVar("Result")
 _MATCHING = ThreadPoolExecutor(max_workers=1, thread_name_prefix="matching")

@@ -27,12 +27,12 @@ from telegram.ext import Application, ContextTypes
 
 from handlers.common import callback, remembered_texts
 from tgbot.broadcasts.limiter import Priority
-from tgbot.i18n import Html, Texts
-from tgbot.ordering import PerUserOrder
-from tgbot.safety import Danger
+from tgbot.runtime.ordering import PerUserOrder
+from tgbot.runtime.throttle import Verdict
 from tgbot.services import services
 from tgbot.settings import Settings
-from tgbot.throttle import Verdict
+from tgbot.text.i18n import Html, Texts
+from tgbot.text.safety import Danger
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from handlers.common import PRIVATE, callback, is_subscribed, user_state, user_texts
-from tgbot.i18n import Texts
 from tgbot.services import services
+from tgbot.text.i18n import Texts
 
 REASONS = ("too_often", "not_relevant", "privacy", "other")
 

@@ -8,8 +8,8 @@ from telegram.ext import Application, ApplicationHandlerStop, ContextTypes, Type
 
 from handlers.common import remembered_texts
 from handlers.safety import emergency_line
+from tgbot.runtime.throttle import Verdict
 from tgbot.services import services
-from tgbot.throttle import Verdict
 
 THROTTLE_GROUP = -3
 """Before the news drafts (-2) and the stale-button check (-1)."""

@@ -10,7 +10,7 @@ import errno
 import sys
 
 from playground.run import run_playground
-from tgbot.logs import setup_logging
+from tgbot.runtime.logs import setup_logging
 
 EXIT_CONFIG = 2
 DEFAULT_PORT = 8000

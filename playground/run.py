@@ -13,7 +13,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 from playground.stripe import FakeStripe
 from playground.telegram import FakeBotAPI
 from playground.web.page import playground_routes
-from tgbot import runner
+from tgbot.runtime import runner
 from tgbot.settings import Settings
 
 TOKEN = "4242424242:PLAYGROUND-not-a-real-token"

@@ -12,9 +12,9 @@ from telegram.ext import Application
 from playground.button_width import labels, overflows
 from playground.stripe import FakeStripe
 from playground.telegram import FakeBotAPI
-from tgbot.app import build_application
-from tgbot.logs import FLOORS, hold_chatty_loggers
-from tgbot.runner import open_services
+from tgbot.runtime.app import build_application
+from tgbot.runtime.logs import FLOORS, hold_chatty_loggers
+from tgbot.runtime.runner import open_services
 from tgbot.services import Services
 from tgbot.settings import Settings, load_settings
 from tgbot.storage import Storage

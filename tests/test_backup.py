@@ -12,9 +12,9 @@ from tests.conftest import EMERGENCY, TOKEN, running_bot
 from tests.test_conversation import say, visible
 from tests.test_donations import deliver, donate, giving_bot, kept_total
 from tests.test_process import bot_env, run_cli
-from tgbot.i18n import texts
 from tgbot.payments.money import Money
-from tgbot.runner import open_services
+from tgbot.runtime.runner import open_services
+from tgbot.text.i18n import texts
 
 DONORS = range(700, 720)
 BURST_GAP = 0.2

@@ -7,7 +7,7 @@ from telegram.constants import MessageLimit
 
 from tests.conftest import EMERGENCY_RU
 from tests.test_conversation import button_data, plain, say, with_emergency_line
-from tgbot.i18n import texts
+from tgbot.text.i18n import texts
 
 GROUP = {"id": -1001234, "type": "supergroup", "title": "Supporters"}
 ODD_TEXTS = [

@@ -13,8 +13,8 @@ import pytest
 from playground.telegram import FakeBotAPI, SentMessage
 from tests.conftest import ADMIN_ID, RunningBot, running_bot
 from tests.test_conversation import plain, say, visible
-from tgbot.i18n import texts
 from tgbot.storage.broadcasts import Status
+from tgbot.text.i18n import texts
 
 
 def is_news(sent: SentMessage) -> bool:

@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from tgbot.coalesce import Coalescer
+from tgbot.runtime.coalesce import Coalescer
 
 
 async def test_calls_during_a_run_become_one_more_run():

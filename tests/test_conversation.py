@@ -8,9 +8,9 @@ from handlers.notes import faq_values
 from handlers.privacy import privacy_text
 from playground.telegram.html import parse_html
 from tests.conftest import EMERGENCY, EMERGENCY_RU, TOKEN
-from tgbot.faq import default_faq
-from tgbot.i18n import texts
 from tgbot.settings import LANGUAGES, load_settings
+from tgbot.text.faq import default_faq
+from tgbot.text.i18n import texts
 
 COST_QUESTIONS = {
     "en": "how much does it cost to save one person?",

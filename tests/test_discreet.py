@@ -8,7 +8,7 @@ from tests.conftest import ADMIN_ID, RunningBot, running_bot
 from tests.test_broadcasts import discreetly, draft, finished, is_news, is_summary, news_to, send
 from tests.test_conversation import button_data, plain, say, visible
 from tgbot.broadcasts.compose import post_limit
-from tgbot.i18n import texts
+from tgbot.text.i18n import texts
 
 
 def with_state(language: str, text: str, discreet: bool) -> str:

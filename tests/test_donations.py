@@ -18,11 +18,11 @@ from handlers.donations import after_payments
 from tests.conftest import ADMIN_ID, STRIPE_KEY, RunningBot, running_bot
 from tests.test_broadcasts import is_news
 from tests.test_conversation import plain, say
-from tgbot.faq import default_faq
-from tgbot.i18n import texts
 from tgbot.payments.gateway import PaymentsUnavailable, StripeGateway
 from tgbot.payments.money import Money
-from tgbot.web import create_web_app
+from tgbot.runtime.web import create_web_app
+from tgbot.text.faq import default_faq
+from tgbot.text.i18n import texts
 
 DONOR = 987_654_321  # distinctive, so a leak into any Stripe request would be found
 

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tgbot.faq import default_faq
-from tgbot.safety import Danger, default_safety_check
 from tgbot.settings import LANGUAGES
+from tgbot.text.faq import default_faq
+from tgbot.text.safety import Danger, default_safety_check
 
 CASES = Path(__file__).parent / "faq_cases"
 UNTOUCHED = CASES / "untouched"

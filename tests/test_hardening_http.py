@@ -28,11 +28,16 @@ from playground.telegram import FakeBotAPI
 from tests.conftest import STRIPE_WEBHOOK_SECRET
 from tests.test_process import free_port
 from tests.test_web import command_update
-from tgbot.app import build_application
 from tgbot.payments.money import Money
-from tgbot.runner import open_services
+from tgbot.runtime.app import build_application
+from tgbot.runtime.runner import open_services
+from tgbot.runtime.web import (
+    MAX_STRIPE_EVENT_BYTES,
+    MAX_UPDATE_BYTES,
+    SECRET_HEADER,
+    create_web_app,
+)
 from tgbot.services import Services
-from tgbot.web import MAX_STRIPE_EVENT_BYTES, MAX_UPDATE_BYTES, SECRET_HEADER, create_web_app
 
 SECRET = "hardening-secret_0123456789abcdefghij"
 DONOR = 4242

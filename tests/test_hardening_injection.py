@@ -20,9 +20,9 @@ from tests.conftest import ADMIN_ID
 from tests.test_broadcasts import discreetly, draft, finished, is_news, news_to, send
 from tests.test_conversation import plain, say, visible
 from tests.test_donations import giving_bot
-from tgbot.i18n import texts
 from tgbot.payments.money import AmountError, parse_amount
 from tgbot.settings import LANGUAGES
+from tgbot.text.i18n import texts
 
 SQL = [
     "'); DROP TABLE users;--",

@@ -20,8 +20,6 @@ from playground.telegram.html import parse_html
 from tests.test_conversation import plain, say
 from tests.test_faq import cases
 from tgbot.broadcasts.compose import ComposeError, parse_post, utf16_length, visible_length
-from tgbot.faq import MIN_SCORE, OWN_LANGUAGE_BONUS, default_faq
-from tgbot.i18n import texts
 from tgbot.payments.money import (
     STRIPE_MINIMUM,
     AmountError,
@@ -30,8 +28,10 @@ from tgbot.payments.money import (
     check_limits,
     parse_amount,
 )
-from tgbot.safety import default_safety_check
 from tgbot.settings import CURRENCIES, LANGUAGES
+from tgbot.text.faq import MIN_SCORE, OWN_LANGUAGE_BONUS, default_faq
+from tgbot.text.i18n import texts
+from tgbot.text.safety import default_safety_check
 
 # -- hostile text ------------------------------------------------------------------------------
 

@@ -20,10 +20,10 @@ from playground.telegram.html import parse_html, utf16_len
 from playground.web.page import message_view
 from tests.conftest import overflowing_buttons, running_bot
 from tests.test_conversation import press, say
-from tgbot.faq import default_faq
-from tgbot.i18n import Html, catalog, load_toml, placeholders, texts
 from tgbot.payments.money import Money
 from tgbot.settings import LANGUAGES, load_settings
+from tgbot.text.faq import default_faq
+from tgbot.text.i18n import Html, catalog, load_toml, placeholders, texts
 
 OTHERS = [language for language in LANGUAGES if language != "en"]
 OPERATOR_SETTINGS = load_settings(

@@ -2,7 +2,7 @@
 
 from tests.test_conversation import say
 from tests.test_throttle import Clock
-from tgbot.memory import DELETABLE_SECONDS, PerPerson, RecentMessages
+from tgbot.runtime.memory import DELETABLE_SECONDS, PerPerson, RecentMessages
 
 
 def test_message_ids_older_than_telegram_lets_delete_are_dropped():

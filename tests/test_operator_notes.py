@@ -8,8 +8,8 @@ import pytest
 
 from tests.conftest import running_bot
 from tests.test_conversation import plain, say, visible
-from tgbot.i18n import Html, texts
 from tgbot.settings import SettingsError, load_settings
+from tgbot.text.i18n import Html, texts
 
 OTHER_WAYS_EN = "Bank transfer: see example.org/give"
 OTHER_WAYS_RU = "Перевод по реквизитам: example.org/ru"

@@ -5,7 +5,7 @@ import asyncio
 from telegram import Update
 
 from tests.test_conversation import plain, say
-from tgbot.ordering import PerUserOrder
+from tgbot.runtime.ordering import PerUserOrder
 
 
 def update_from(user_id: int, update_id: int) -> Update:

@@ -15,9 +15,9 @@ import pytest
 
 from tests.conftest import ADMIN_ID, EMERGENCY, STRIPE_KEY, STRIPE_WEBHOOK_SECRET, TOKEN
 from tests.test_conversation import plain
+from tgbot.runtime.web import SECRET_HEADER
 from tgbot.settings import LANGUAGES
 from tgbot.storage import Storage
-from tgbot.web import SECRET_HEADER
 
 START_TIMEOUT = 20.0
 

@@ -7,8 +7,8 @@ from telegram import Bot
 from handlers.fallback import COMMANDS
 from handlers.profile import publish_profile
 from tests.conftest import TOKEN
-from tgbot.i18n import texts
 from tgbot.settings import LANGUAGES
+from tgbot.text.i18n import texts
 
 
 async def test_commands_and_descriptions_are_published_in_every_language(bot_api):

@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from tests.conftest import ADMIN_ID
+from tgbot.runtime.web import create_web_app
 from tgbot.storage.broadcasts import Status
-from tgbot.web import create_web_app
 
 SUBSCRIBERS = range(500, 530)
 LOCKED_SECONDS = 10.0

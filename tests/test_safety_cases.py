@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from tgbot.safety import Danger, default_safety_check
-from tgbot.safety_model import default_model, train_on
 from tgbot.settings import LANGUAGES
+from tgbot.text.safety import Danger, default_safety_check
+from tgbot.text.safety_model import default_model, train_on
 
 CASES = Path(__file__).parent / "safety_cases"
 SETS = {"tuned": CASES, "held-out": CASES / "held_out"}
@@ -77,7 +77,8 @@ def test_each_set_has_enough_cases(language):
 
 
 def test_the_shipped_model_is_trained_on_the_tuned_set():
-    """After changing the tuned set, rebuild: `python -m tgbot.safety_model tests/safety_cases`."""
+    """After changing the tuned set, rebuild the model:
+    `python -m tgbot.text.safety_model tests/safety_cases`."""
     assert train_on(CASES).dumps() == default_model().dumps()
 
 

@@ -17,7 +17,7 @@ from tests.conftest import EMERGENCY, EMERGENCY_RU
 from tests.test_conversation import plain, say, visible, with_emergency_line
 from tests.test_donations import giving_bot
 from tgbot.broadcasts.limiter import OutboundLimiter, Priority
-from tgbot.throttle import BURST
+from tgbot.runtime.throttle import BURST
 
 FAST = 1.0
 """Seconds within which the emergency reply must arrive."""

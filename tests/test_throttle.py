@@ -2,7 +2,7 @@
 
 from tests.conftest import ADMIN_ID
 from tests.test_conversation import plain, say, with_emergency_line
-from tgbot.throttle import BURST, UserThrottle, Verdict
+from tgbot.runtime.throttle import BURST, UserThrottle, Verdict
 
 SLOW_DOWN = with_emergency_line("de", "error.slow_down")
 """The warning carries the emergency line: someone in panic sends many messages."""

@@ -14,12 +14,12 @@ import pytest
 from handlers.donations import offer_text
 from handlers.notes import caution, faq_values, with_notes
 from handlers.privacy import BULLETS, IN_MEMORY, privacy_text
-from tgbot.faq import default_faq
-from tgbot.i18n import catalog, load_toml, texts
-from tgbot.memory import DELETABLE_SECONDS
+from tgbot.runtime.memory import DELETABLE_SECONDS
 from tgbot.settings import LANGUAGES, load_settings
 from tgbot.storage import Storage
 from tgbot.storage.personal_data import ABOUT_A_PERSON, ABOUT_ADMINS, registered
+from tgbot.text.faq import default_faq
+from tgbot.text.i18n import catalog, load_toml, texts
 
 BASE = {
     "bot_token": "1:x",

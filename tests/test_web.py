@@ -8,10 +8,10 @@ import pytest
 
 import tgbot
 from tests.test_conversation import plain
-from tgbot.app import build_application
+from tgbot.runtime.app import build_application
+from tgbot.runtime.web import MAX_UPDATE_BYTES, SECRET_HEADER, create_web_app
 from tgbot.services import Services
 from tgbot.storage import Storage
-from tgbot.web import MAX_UPDATE_BYTES, SECRET_HEADER, create_web_app
 
 SECRET = "webhook-secret_0123456789abcdefghijklmn"
 

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from tgbot import __version__
-from tgbot.logs import setup_logging
+from tgbot.runtime.logs import setup_logging
 from tgbot.settings import Settings, SettingsError, load_settings
 from tgbot.storage import DatabaseError
 
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     if command == "backup":
         return _backup(settings.database_path, arguments.path)
 
-    from tgbot import runner  # imported late: configuration errors should answer fast
+    from tgbot.runtime import runner  # imported late: configuration errors should answer fast
 
     try:
         if command == "reconcile":
@@ -67,7 +67,7 @@ def _backup(database: Path, target: Path) -> int:
 
 
 async def _reconcile(settings: Settings) -> int:
-    from tgbot import runner
+    from tgbot.runtime import runner
 
     async with runner.open_services(settings) as services:
         report = await runner.reconcile_once(services)

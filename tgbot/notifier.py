@@ -3,7 +3,7 @@
 A payment Stripe reports, an event that cannot be read, the bot starting: the runtime (web
 app, reconciliation, start-up) learns of them, but the words and the Telegram calls belong to
 the conversation layer. The runtime calls a `Notifier`; `handlers.notifications` implements
-it, and the application builder (`tgbot.app`) attaches it, so events flow one way,
+it, and the application builder (`tgbot.runtime.app`) attaches it, so events flow one way,
 web → payments → notifier → Telegram, and nothing else in `tgbot` imports `handlers`.
 """
 

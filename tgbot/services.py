@@ -5,16 +5,16 @@ from dataclasses import dataclass, field
 from telegram.ext import CallbackContext
 
 from tgbot.broadcasts.worker import Broadcaster
-from tgbot.coalesce import Coalescer
-from tgbot.faq import Faq, default_faq
-from tgbot.memory import PerPerson, RecentMessages
 from tgbot.notifier import Notifier
 from tgbot.payments.service import DonationService
-from tgbot.safety import SafetyCheck, default_safety_check
+from tgbot.runtime.coalesce import Coalescer
+from tgbot.runtime.memory import PerPerson, RecentMessages
+from tgbot.runtime.supervision import Health
+from tgbot.runtime.throttle import UserThrottle, urgent_throttle
 from tgbot.settings import Settings
 from tgbot.storage import Storage
-from tgbot.supervision import Health
-from tgbot.throttle import UserThrottle, urgent_throttle
+from tgbot.text.faq import Faq, default_faq
+from tgbot.text.safety import SafetyCheck, default_safety_check
 
 _KEY = "services"
 BROADCASTS = "broadcasts"
@@ -49,7 +49,7 @@ class Services:
     health: Health = field(default_factory=Health)
     broadcaster: Broadcaster = field(init=False)
     notifier: Notifier = field(init=False)
-    """Set by the application builder (`tgbot.app`)."""
+    """Set by the application builder (`tgbot.runtime.app`)."""
 
     def __post_init__(self) -> None:
         self.broadcaster = Broadcaster(self.settings, self.storage, self.health.task(BROADCASTS))

@@ -21,9 +21,9 @@ from playground.stripe import FakeStripe, WebhookAttempt
 from playground.telegram import Call, FakeBotAPI
 from playground.telegram.html import parse_html
 from tgbot.broadcasts.report import summary_text
-from tgbot.i18n import texts
 from tgbot.services import Services
 from tgbot.settings import LANGUAGES
+from tgbot.text.i18n import texts
 
 MAX_NAME = 40
 MAX_TEXT = 4096

@@ -16,8 +16,8 @@ from enum import StrEnum
 from telegram import Chat, Message, MessageEntity
 from telegram.constants import MessageLimit
 
-from tgbot.i18n import Texts, texts
 from tgbot.settings import LANGUAGES
+from tgbot.text.i18n import Texts, texts
 
 _TAG = re.compile(r"^[^\S\n]*\[([A-Za-z]{2})\][^\S\n]*", re.MULTILINE)
 """A language tag at the start of a line, e.g. `[en]` or ` [RU] `."""

@@ -5,8 +5,8 @@ Counts only: no admin text ever names a recipient.
 
 import time
 
-from tgbot.i18n import Texts
 from tgbot.storage.broadcasts import Status, Summary
+from tgbot.text.i18n import Texts
 
 FAILURE_REASONS_SHOWN = 3
 

@@ -18,13 +18,13 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from tgbot.broadcasts.compose import discreet_prefix
 from tgbot.broadcasts.limiter import Priority
 from tgbot.broadcasts.report import report_text
-from tgbot.i18n import Texts, texts
 from tgbot.payments.money import Money
 from tgbot.payments.progress import Converter, share_of_evacuation
+from tgbot.runtime.supervision import TaskHealth, supervise
 from tgbot.settings import Settings
 from tgbot.storage import Storage
 from tgbot.storage.broadcasts import Broadcast, Delivery, Outcome, Summary
-from tgbot.supervision import TaskHealth, supervise
+from tgbot.text.i18n import Texts, texts
 
 log = logging.getLogger(__name__)
 

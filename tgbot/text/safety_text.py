@@ -1,13 +1,13 @@
 """Preparing a message for the danger check: normalized words, and Latin read as Russian.
 
-Shared by the lexicons (`tgbot.safety`) and the n-gram model (`tgbot.safety_model`), so both
-see the same words. Many write Russian in Latin letters ("menya ub'yut"); such words are
+Shared by the lexicons (`safety`) and the n-gram model (`safety_model`), so both see the
+same words. Many write Russian in Latin letters ("menya ub'yut"); such words are
 also read through a transliteration table, twice when a `j` may stand for ж ("muj").
 """
 
 import re
 
-from tgbot.textmatch import normalize
+from tgbot.text.textmatch import normalize
 
 # Transliterated Russian, longest spellings first («shch» before «sh» before «s»).
 _LATIN_TO_CYRILLIC = {

@@ -17,14 +17,14 @@ from starlette.routing import BaseRoute
 from telegram import Update
 from telegram.error import TelegramError
 
-from tgbot.app import GET_UPDATES_TIMEOUT, build_application
 from tgbot.payments.gateway import PaymentsUnavailable, StripeGateway
 from tgbot.payments.service import DonationService, ReconcileReport
+from tgbot.runtime.app import GET_UPDATES_TIMEOUT, build_application
+from tgbot.runtime.supervision import supervise
+from tgbot.runtime.web import create_web_app
 from tgbot.services import RECONCILIATION, Services
 from tgbot.settings import Settings
 from tgbot.storage import Storage
-from tgbot.supervision import supervise
-from tgbot.web import create_web_app
 
 log = logging.getLogger(__name__)
 

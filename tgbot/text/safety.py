@@ -11,7 +11,7 @@ Rules combine concepts found close together into a verdict. A miss can cost a li
 false alarm costs one extra line, so anything unsure is `Danger.POSSIBLE`: the emergency line
 first, then the normal answer. A `Danger.CLEAR` message gets the emergency reply alone, unless
 the same words talk about donations or other people, which makes it `POSSIBLE` again. What no
-lexicon lists, a letter n-gram model learnt from labelled messages (`tgbot.safety_model`)
+lexicon lists, a letter n-gram model learnt from labelled messages (`tgbot.text.safety_model`)
 may still find: it can only make a message `POSSIBLE`.
 
 Everything here is plain computation in memory: no I/O, no cache keyed by a person's words,
@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from enum import IntEnum
 from functools import cache
 
-from tgbot.i18n import load_toml
-from tgbot.safety_model import NgramModel, default_model
-from tgbot.safety_text import prepared, readings, words
 from tgbot.settings import LANGUAGES
-from tgbot.textmatch import normalize
+from tgbot.text.i18n import load_toml
+from tgbot.text.safety_model import NgramModel, default_model
+from tgbot.text.safety_text import prepared, readings, words
+from tgbot.text.textmatch import normalize
 
 WINDOW = 24
 """Concepts count together when they fall within this many words of each other."""

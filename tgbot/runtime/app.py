@@ -11,7 +11,7 @@ from telegram.ext import Application, ApplicationBuilder, Defaults
 import handlers
 from handlers.notifications import ChatNotifier
 from tgbot.broadcasts.limiter import OutboundLimiter
-from tgbot.ordering import PerUserOrder
+from tgbot.runtime.ordering import PerUserOrder
 from tgbot.services import Services
 
 GET_UPDATES_TIMEOUT = 30

@@ -16,7 +16,7 @@ from telegram.ext import Application
 import tgbot
 from tgbot.payments.events import MalformedEvent
 from tgbot.payments.gateway import BadSignature
-from tgbot.readiness import Readiness
+from tgbot.runtime.readiness import Readiness
 from tgbot.services import Services
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """A second opinion for the danger check: letter n-grams learnt from labelled messages.
 
-The lexicons (`tgbot.safety`) know the words someone listed; a person in danger also writes
+The lexicons (`tgbot.text.safety`) know the words someone listed; a person in danger also writes
 words nobody listed. This model scores a message by the pieces of words it shares with calls
 for help and with ordinary messages of the labelled set in `tests/safety_cases/` (naive
 Bayes: the mean log-likelihood ratio of its words and their 3- to 5-letter pieces). Above
@@ -11,7 +11,7 @@ thirty (measured once, before the threshold was fixed).
 
 The counts ship as `locales/safety_ngrams.tsv`; after changing the labelled set, rebuild it:
 
-    .venv/bin/python -m tgbot.safety_model tests/safety_cases
+    .venv/bin/python -m tgbot.text.safety_model tests/safety_cases
 """
 
 import math
@@ -24,8 +24,8 @@ from functools import cache
 from importlib.resources import files
 from pathlib import Path
 
-from tgbot.safety_text import prepared, readings, words
 from tgbot.settings import LANGUAGES
+from tgbot.text.safety_text import prepared, readings, words
 
 THRESHOLD = 0.3
 """Mean log-likelihood ratio above which a message is possible danger (chosen on fresh
@@ -127,7 +127,7 @@ def default_model() -> NgramModel:
 def main() -> int:
     """Rebuild the shipped model from the labelled sets in the folder given."""
     if len(sys.argv) != 2:
-        print("usage: python -m tgbot.safety_model tests/safety_cases", file=sys.stderr)
+        print("usage: python -m tgbot.text.safety_model tests/safety_cases", file=sys.stderr)
         return 2
     model = train_on(Path(sys.argv[1]))
     target = Path(str(files("locales").joinpath(MODEL_FILE)))

@@ -18,9 +18,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
-from tgbot.i18n import load_toml
 from tgbot.settings import LANGUAGES
-from tgbot.textmatch import Vocabulary, learn, stem, stems, unaccented, words
+from tgbot.text.i18n import load_toml
+from tgbot.text.textmatch import Vocabulary, learn, stem, stems, unaccented, words
 
 MIN_SCORE = 0.30
 """Below this the question gets the fallback with the topic buttons (tuned on tests/faq_cases)."""
