@@ -1,0 +1,25 @@
+"""What `pip install .` ships: the bot, its handlers and texts; never the playground or tests."""
+
+import subprocess
+import sys
+import zipfile
+from email.parser import Parser
+
+
+def test_the_wheel_holds_the_bot_and_not_its_stand_ins(tmp_path):
+    subprocess.run(  # noqa: S603 - our own interpreter and fixed arguments
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(tmp_path), "."],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    (wheel,) = tmp_path.glob("appeal_bot-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    tops = {name.split("/")[0] for name in names if not name.startswith("appeal_bot-")}
+    assert tops == {"tgbot", "handlers", "locales"}
+    assert "locales/ru/messages.toml" in names
+    assert "locales/safety_ngrams.tsv" in names
+    assert "tgbot/runtime/runner.py" in names
+    metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))
+    requires = Parser().parsestr(zipfile.ZipFile(wheel).read(metadata).decode())
+    plain = [r for r in requires.get_all("Requires-Dist") if "extra ==" not in r]
+    assert not [r for r in plain if r.split()[0].lower() in {"pytest", "playwright", "pillow"}]
