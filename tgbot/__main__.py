@@ -5,6 +5,8 @@ import asyncio
 import sys
 from pathlib import Path
 
+from telegram.error import InvalidToken
+
 from tgbot import __version__
 from tgbot.runtime.logs import setup_logging
 from tgbot.settings import Settings, SettingsError, load_settings
@@ -51,6 +53,14 @@ def main(argv: list[str] | None = None) -> int:
     except DatabaseError as error:
         print(f"Database error: {error}", file=sys.stderr)
         return 1
+    except runner.PortInUse as taken:
+        print(f"{taken} is in use by another program: set PORT (or HOST).", file=sys.stderr)
+        return EXIT_CONFIG
+    except InvalidToken:
+        print(
+            "BOT_TOKEN: Telegram refused this token; get it again from @BotFather.", file=sys.stderr
+        )
+        return EXIT_CONFIG
     return 0
 
 

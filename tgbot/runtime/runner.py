@@ -7,15 +7,18 @@ so every update already fetched (and so acknowledged to Telegram) is handled bef
 
 import asyncio
 import contextlib
+import errno
 import logging
 import signal
+import socket
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 
 import uvicorn
 from starlette.routing import BaseRoute
 from telegram import Update
-from telegram.error import TelegramError
+from telegram.error import NetworkError, TelegramError
+from telegram.ext import Application
 
 from tgbot.payments.gateway import PaymentsUnavailable, StripeGateway
 from tgbot.payments.service import DonationService, ReconcileReport
@@ -40,12 +43,36 @@ class _Server(uvicorn.Server):
         yield
 
 
-def _stop_on_signals(server: uvicorn.Server) -> None:
+class PortInUse(Exception):
+    """HOST:PORT is already taken by another process."""
+
+
+STARTUP_RETRIES = (1, 2, 5, 10, 30, 60)
+"""Seconds between attempts to reach Telegram at start-up; the last one repeats."""
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """The server's socket, bound before anything starts: a taken port fails fast, in one line."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        if error.errno == errno.EADDRINUSE:
+            raise PortInUse(f"{host}:{port}") from None
+        raise
+    return sock
+
+
+def _stop_on_signals(server: uvicorn.Server, stopping: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
 
     def stop(signum: int) -> None:
         log.info("received %s, stopping", signal.Signals(signum).name)
         server.should_exit = True
+        stopping.set()
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop, signum)
@@ -108,15 +135,37 @@ async def _keep_reconciling(services: Services) -> None:
 
 
 async def run(settings: Settings, extra_routes: Sequence[RouteFactory] = ()) -> None:
-    """Run until SIGINT or SIGTERM.
+    """Run until SIGINT or SIGTERM; `PortInUse` before anything starts if HOST:PORT is taken.
 
     `extra_routes` build more HTTP routes from the running bot (the playground's page).
     """
-    async with open_services(settings) as services:
-        await _run_with(services, extra_routes)
+    with _bind(settings.host, settings.port) as sock:
+        async with open_services(settings) as services:
+            await _run_with(services, extra_routes, sock)
 
 
-async def _run_with(services: Services, extra_routes: Sequence[RouteFactory]) -> None:
+async def _reach_telegram(application: Application, stopping: asyncio.Event) -> bool:
+    """Initialize the application (getMe), retrying while Telegram is out of reach; False
+    when a signal asked to stop first. A refused token is not retried (InvalidToken)."""
+    attempt = 0
+    while True:
+        try:
+            await application.initialize()
+            return True
+        except NetworkError as error:  # TimedOut included
+            delay = STARTUP_RETRIES[min(attempt, len(STARTUP_RETRIES) - 1)]
+            attempt += 1
+            name = type(error).__name__
+            log.warning("cannot reach Telegram (%s); trying again in %d s", name, delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), delay)
+            if stopping.is_set():
+                return False
+
+
+async def _run_with(
+    services: Services, extra_routes: Sequence[RouteFactory], sock: socket.socket
+) -> None:
     settings = services.settings
     polling = settings.mode == "polling"
     application = build_application(services, polling=polling)
@@ -137,7 +186,10 @@ async def _run_with(services: Services, extra_routes: Sequence[RouteFactory]) ->
             lifespan="off",
         )
     )
-    _stop_on_signals(server)
+    stopping = asyncio.Event()
+    _stop_on_signals(server, stopping)
+    if not await _reach_telegram(application, stopping):
+        return
     async with application:
         await application.start()
         await services.notifier.bot_started()
@@ -162,7 +214,7 @@ async def _run_with(services: Services, extra_routes: Sequence[RouteFactory]) ->
             )
         log.info("appeal-bot is running (%s mode) as @%s", settings.mode, application.bot.username)
         try:
-            await server.serve()
+            await server.serve(sockets=[sock])
         finally:  # every part stops, whatever state another is in
             if reconciler is not None:
                 reconciler.cancel()
