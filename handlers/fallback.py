@@ -30,6 +30,7 @@ COMMANDS = (
     "privacy",
     "forget",
     "erase",
+    "myid",
 )
 
 

@@ -258,3 +258,25 @@ async def test_inline_mode_offers_the_appeal_card_in_the_users_language(bot):
     urls = [row[0]["url"] for row in result["reply_markup"]["inline_keyboard"]]
     link = f"https://t.me/{bot.api.username}"
     assert urls == [f"{link}?start=donate", link]
+
+
+async def test_myid_tells_a_person_their_own_id_and_stores_nothing(bot):
+    async def every_row() -> dict[str, list[tuple]]:
+        tables = await bot.storage.database.fetch_all(
+            "SELECT name FROM sqlite_master WHERE type = 'table'"
+        )
+        return {
+            table: [tuple(row) for row in await bot.storage.database.fetch_all(
+                f"SELECT * FROM {table}"  # noqa: S608 (names from sqlite_master)
+            )]
+            for (table,) in tables
+        }  # fmt: skip
+
+    before = await every_row()
+    user = bot.api.make_user(7_123_456_789, language_code="fr")
+    reply = await say(bot, user, "/myid")
+    assert reply.text == plain("fr", "myid.text", id="7123456789")  # no thousands separators
+    assert reply.html.count("<code>7123456789</code>") == 1
+    assert [entity["type"] for entity in reply.entities] == ["code"]
+    assert await every_row() == before
+    assert await bot.storage.users.get(user["id"]) is None

@@ -25,6 +25,9 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("run", help="run the bot (the default)")
     commands.add_parser("reconcile", help="apply Stripe events that webhooks missed, then exit")
+    commands.add_parser(
+        "check", help="check the settings, Telegram and Stripe before going live, then exit"
+    )
     backup = commands.add_parser(
         "backup", help="copy the database consistently, even while the bot runs"
     )
@@ -43,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if command == "backup":
         return _backup(settings.database_path, arguments.path)
+    if command == "check":
+        return asyncio.run(_check(settings))
 
     from tgbot.runtime import runner  # imported late: configuration errors should answer fast
 
@@ -90,6 +95,14 @@ async def _reconcile(settings: Settings) -> int:
     for event_id, kind in report.unreadable:
         print(f"Stripe event {event_id} ({kind or '?'}) could not be read after every try.")
     return 0
+
+
+async def _check(settings: Settings) -> int:
+    from tgbot.runtime import preflight
+
+    sys.stdout.reconfigure(errors="replace")  # type: ignore[union-attr]  # ✓ on any terminal
+    checks = await preflight.run_checks(settings, lambda check: print(check.line, flush=True))
+    return 0 if preflight.passed(checks) else 1
 
 
 def _secrets(settings: Settings) -> list[str]:

@@ -24,9 +24,9 @@ class StripeAccount(SubscriptionActions):
 
     Public state (read it in tests): ``sessions``, ``payment_intents``, ``charges``,
     ``balance_transactions``, ``disputes``, ``refunds``, ``payment_methods``, ``customers``,
-    ``subscriptions``, ``invoices``, ``invoice_payments`` (objects by id; stored invoices
-    leave out the includable ``payments`` list); ``events`` (every event, oldest first);
-    ``sessions_created`` (sessions created, idempotent replays not counted).
+    ``subscriptions``, ``invoices``, ``invoice_payments``, ``webhook_endpoints`` (objects by id;
+    stored invoices leave out the includable ``payments`` list); ``events`` (every event,
+    oldest first); ``sessions_created`` (sessions created, idempotent replays not counted).
 
     Test-side actions raise ``KeyError`` for unknown ids and ``ValueError`` for actions the
     object's state does not allow (paying an expired session, over-refunding).

@@ -14,11 +14,13 @@ import copy
 import random
 import string
 import time
-from collections.abc import Mapping
+import typing
+from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from stripe._encode import _api_encode
+from stripe.params import WebhookEndpointCreateParams
 
 from playground.stripe import event_objects, pagination, payment_objects
 from playground.stripe.checkout_sessions import (
@@ -32,6 +34,23 @@ from playground.stripe.params import JSONDict, decode_form
 __all__ = ["AccountState"]
 
 _ID_ALPHABET = string.ascii_letters + string.digits
+
+
+def _literals(annotation: Any) -> frozenset[str]:
+    """Every string of the ``Literal``s inside a params annotation (through List, NotRequired)."""
+    found: set[str] = set()
+    for argument in typing.get_args(annotation):
+        if isinstance(argument, str):
+            found.add(argument)
+        else:
+            found |= _literals(argument)
+    return frozenset(found)
+
+
+#: What ``POST /v1/webhook_endpoints`` accepts, from the SDK's params for ``API_VERSION``.
+WEBHOOK_EVENT_TYPES = _literals(WebhookEndpointCreateParams.__annotations__["enabled_events"])
+API_VERSIONS = _literals(WebhookEndpointCreateParams.__annotations__["api_version"])
+WEBHOOK_ENDPOINT_STATUSES = ("enabled", "disabled")
 
 
 class AccountState:
@@ -53,6 +72,7 @@ class AccountState:
         self.subscriptions: dict[str, JSONDict] = {}
         self.invoices: dict[str, JSONDict] = {}
         self.invoice_payments: dict[str, JSONDict] = {}
+        self.webhook_endpoints: dict[str, JSONDict] = {}
         self.events: list[JSONDict] = []
         self.sessions_created = 0
         self._random = random.Random(seed)
@@ -161,6 +181,52 @@ class AccountState:
             },
         )
 
+    # -- webhook endpoints -------------------------------------------------------------------
+
+    def add_webhook_endpoint(
+        self,
+        url: str,
+        enabled_events: Iterable[str],
+        *,
+        api_version: str | None = None,
+        status: str = "enabled",
+        description: str | None = None,
+    ) -> JSONDict:
+        """Add a webhook endpoint as the Dashboard or ``POST /v1/webhook_endpoints`` would.
+
+        ``api_version`` None is Stripe's default: events are rendered in the account's default
+        version. ``status`` ``disabled`` is an endpoint someone (or Stripe, after failing
+        deliveries for days) turned off. Returns a copy of the stored object; as on Stripe,
+        ``GET /v1/webhook_endpoints`` never shows the signing secret. Simplification: the
+        endpoint is listed only; ``FakeStripe.webhook_url`` decides where events are sent.
+        """
+        events = list(enabled_events)
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"Invalid URL: {url!r} must be an http(s) URL")
+        unknown = sorted(set(events) - WEBHOOK_EVENT_TYPES)
+        if not events or unknown:
+            raise ValueError(f"Invalid enabled_events: {unknown or 'none given'}")
+        if api_version is not None and api_version not in API_VERSIONS:
+            raise ValueError(f"Invalid api_version: {api_version!r}")
+        if status not in WEBHOOK_ENDPOINT_STATUSES:
+            raise ValueError(f"Invalid status: {status!r}")
+        endpoint: JSONDict = {
+            "id": self.new_id("we_"),
+            "object": "webhook_endpoint",
+            "api_version": api_version,
+            "application": None,
+            "created": self.now,
+            "description": description,
+            "enabled_events": events,
+            "livemode": False,
+            "metadata": {},
+            "status": status,
+            "url": url,
+        }
+        self.webhook_endpoints[endpoint["id"]] = endpoint
+        return copy.deepcopy(endpoint)
+
     # -- clock -------------------------------------------------------------------------------
 
     @property
@@ -249,6 +315,7 @@ class AccountState:
             self.subscriptions,
             self.invoices,
             self.invoice_payments,
+            self.webhook_endpoints,
             self._events_by_id,
         ):
             if ref in store:

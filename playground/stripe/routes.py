@@ -35,6 +35,8 @@ from stripe.params import (
     SubscriptionCancelParamsCancellationDetails,
     SubscriptionListParams,
     SubscriptionRetrieveParams,
+    WebhookEndpointListParams,
+    WebhookEndpointRetrieveParams,
 )
 from stripe.params.checkout import (
     SessionExpireParams,
@@ -133,6 +135,9 @@ _COLLECTIONS: Mapping[str, _Collection] = {
     "invoices": _Collection("invoices", "invoice", "invoice", InvoiceRetrieveParams),
     "invoice_payments": _Collection(
         "invoice_payments", "invoice_payment", "invoice_payment", InvoicePaymentRetrieveParams
+    ),
+    "webhook_endpoints": _Collection(
+        "webhook_endpoints", "webhook_endpoint", "id", WebhookEndpointRetrieveParams
     ),
 }
 SUBSCRIPTION_STATUSES = (
@@ -245,6 +250,9 @@ _INVOICE_PAYMENT_LIST = ObjectSpec(
         "status": StringSpec(choices=("canceled", "open", "paid")),
     },
     real=InvoicePaymentListParams,
+)
+_WEBHOOK_ENDPOINT_LIST = ObjectSpec(
+    {**_PAGE_FIELDS, "expand": _EXPAND}, real=WebhookEndpointListParams
 )
 _RETRIEVE = {
     name: ObjectSpec({"expand": _EXPAND}, real=collection.retrieve)
@@ -426,6 +434,13 @@ def _list_invoice_payments(account: StripeAccount, ctx: RouteContext) -> JSONDic
     return _page(
         account, _newest_first(matching), params, "/v1/invoice_payments", "invoice_payment"
     )
+
+
+@_route("GET", r"/v1/webhook_endpoints")
+def _list_webhook_endpoints(account: StripeAccount, ctx: RouteContext) -> JSONDict:
+    params = _WEBHOOK_ENDPOINT_LIST.parse(ctx.params, "")
+    endpoints = _newest_first(list(account.webhook_endpoints.values()))
+    return _page(account, endpoints, params, "/v1/webhook_endpoints", "webhook_endpoint")
 
 
 @_route("GET", rf"/v1/(?P<collection>{'|'.join(_COLLECTIONS)})/{_ID}")
