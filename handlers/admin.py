@@ -18,6 +18,7 @@ from telegram.ext import Application, CommandHandler, ContextTypes
 
 from handlers.common import PRIVATE, Callback, replies_with, user_texts
 from tgbot.payments.money import Money
+from tgbot.payments.progress import Converter, progress
 from tgbot.payments.service import EVENT_ATTEMPTS, Stats
 from tgbot.periods import week_start
 from tgbot.services import Services, services
@@ -78,19 +79,59 @@ def _amounts(
     return " + ".join(t.money(Money(minor, cur)) for cur, minor in by_currency.items() if minor)
 
 
-def donation_lines(t: Texts, stats: Stats) -> list[str]:
+def _in_goal(t: Texts, total: Money, originals: str, unconverted: list[Money]) -> str:
+    """`$30.80 (€20.00 + $10.00)`: the total in GOAL_CURRENCY with the currencies it came in,
+    then what no rate converts."""
+    parts = []
+    if total.minor or not unconverted:
+        shown = t.money(total)
+        parts.append(f"{shown} ({originals})" if originals and originals != shown else shown)
+    if unconverted:
+        parts.append(t("admin.not_converted", amounts=" + ".join(map(t.money, unconverted))))
+    return ", ".join(parts)
+
+
+def _converted(
+    t: Texts,
+    converter: Converter,
+    rows: list[TotalsRow],
+    value: Callable[[TotalsRow], int],
+    currency: Callable[[TotalsRow], str | None] = lambda row: row.currency,
+) -> str:
+    """`value` of the rows in GOAL_CURRENCY at the configured rates, originals beside."""
+    total, unconverted = 0, []
+    for row in rows:
+        if (code := currency(row)) and (minor := value(row)):
+            money = Money(minor, code)
+            if (in_goal := converter.to_goal(money)) is not None:
+                total += in_goal.minor
+            else:
+                unconverted.append(money)
+    originals = _amounts(t, rows, value, currency)
+    return _in_goal(t, Money(total, converter.goal_currency), originals, unconverted)
+
+
+def donation_lines(t: Texts, stats: Stats, converter: Converter) -> list[str]:
+    """Every total in GOAL_CURRENCY, counted as /progress counts it (Stripe's settlement
+    first, then the rates), with the currencies the donations came in beside it."""
     lines = [t("admin.donations_title")]
     for key, rows in (("all_time", stats.all_time), ("today", stats.today), ("week", stats.week)):
         count = sum(row.donations for row in rows)
-        kept = _amounts(t, rows, lambda row: row.gross - row.returned)
         if count:
+            counted_ = progress(rows, converter, None)
+            originals = _amounts(t, rows, lambda row: row.gross - row.returned)
+            kept = _in_goal(t, counted_.raised, originals, counted_.unconverted)
             lines.append(t("admin.period", period=t(f"admin.{key}"), amounts=kept, count=count))
         else:
             lines.append(t("admin.nothing", period=t(f"admin.{key}")))
-    if returned := _amounts(t, stats.all_time, lambda row: row.returned):
+    if any(row.returned for row in stats.all_time):
+        returned = _converted(t, converter, stats.all_time, lambda row: row.returned)
         lines.append(t("admin.returned", amounts=returned))
     # fees are charged in the currency Stripe settled in, not the donation's
-    if fees := _amounts(t, stats.all_time, lambda row: row.fees, lambda row: row.settled_currency):
+    if any(row.fees for row in stats.all_time):
+        fees = _converted(
+            t, converter, stats.all_time, lambda row: row.fees, lambda row: row.settled_currency
+        )
         lines.append(t("admin.fees", amounts=fees))
     return lines
 
@@ -122,7 +163,7 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if payments is None:
         lines.append(t("admin.not_configured"))
     else:
-        lines.extend(donation_lines(t, await payments.stats()))
+        lines.extend(donation_lines(t, await payments.stats(), payments.converter))
     await update.effective_message.reply_text("\n".join(lines))
 
 

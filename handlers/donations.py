@@ -5,7 +5,14 @@ from decimal import Decimal
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, NetworkError, TelegramError, TimedOut
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 
 from handlers.common import PRIVATE, callback, replies_with, user_texts
 from handlers.notes import caution, other_ways, with_notes
@@ -30,6 +37,9 @@ DEFAULT_CURRENCY = {"en": "usd", "ru": "usd", "de": "eur", "fr": "eur", "es": "e
 BAR_CELLS = 10
 
 not_configured = replies_with("donate.unavailable")
+WAIT_GROUP = -4
+"""Ahead of the throttle and the features, which still run: it only ends a wait (a group
+runs one handler per update, so it needs a group of its own)."""
 MODES = {"once": False, "month": True}
 """Callback spelling of one-time and monthly giving."""
 
@@ -188,7 +198,9 @@ async def donation_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     elif action == "other":
         services(context).awaiting_amount.put(update.effective_user.id, (currency, monthly))
         key = "donate.other_prompt_monthly" if monthly else "donate.other_prompt"
-        await update.effective_message.reply_text(t(key, currency=currency.upper()))
+        await update.effective_message.reply_text(
+            t(key, currency=currency.upper()), reply_markup=cancel_wait_button(t)
+        )
     elif action == "pay" and minor.isdigit() and len(minor) <= 9:
         maximum = services(context).settings.max_donation
         try:
@@ -202,8 +214,8 @@ async def donation_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 async def take_typed_amount(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Texts) -> bool:
     """Read a message as the amount asked for after "Other amount"; False if it is not one.
 
-    A message without digits is taken as a change of mind: the wait ends and the message is
-    treated as a question.
+    A message without digits leaves the wait on: it may be a question, which gets its answer,
+    or an amount in words, which `ask_for_digits` answers. A command, the menu or Cancel end it.
     """
     waiting = services(context).awaiting_amount
     user_id = update.effective_user.id
@@ -211,12 +223,47 @@ async def take_typed_amount(update: Update, context: ContextTypes.DEFAULT_TYPE, 
         return False
     text = update.effective_message.text
     if not any(char.isdigit() for char in text):
-        waiting.forget(user_id)
         return False
     currency, monthly = awaited
     if await pay_typed(update, context, t, text, currency, monthly=monthly):
         waiting.forget(user_id)
     return True
+
+
+def awaits_amount(context: ContextTypes.DEFAULT_TYPE, user_id: int) -> bool:
+    return services(context).awaiting_amount.get(user_id) is not None
+
+
+async def ask_for_digits(update: Update, context: ContextTypes.DEFAULT_TYPE, t: Texts) -> None:
+    """The amount came in words ("twenty"): ask for digits, with an example in its currency."""
+    awaited = services(context).awaiting_amount.get(update.effective_user.id)
+    currency = awaited[0] if awaited else DEFAULT_CURRENCY[t.language]
+    example = Money.from_major(services(context).settings.presets(currency)[0], currency)
+    await update.effective_message.reply_text(
+        t("donate.digits_please", example=t.money(example)), reply_markup=cancel_wait_button(t)
+    )
+
+
+def cancel_wait_button(t: Texts) -> InlineKeyboardMarkup:
+    cancel = InlineKeyboardButton(
+        t("donate.cancel_button"), callback_data=callback("don", "cancel")
+    )
+    return InlineKeyboardMarkup([[cancel]])
+
+
+async def cancel_wait(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Cancel under "Send me the amount": the wait ends, and the button goes."""
+    query = update.callback_query
+    await query.answer()
+    services(context).awaiting_amount.forget(update.effective_user.id)
+    t = await user_texts(update.effective_user, context)
+    await query.edit_message_text(t("donate.wait_cancelled"))
+
+
+async def end_wait(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A command or a menu button means the person moved on: stop waiting for an amount."""
+    if update.effective_user is not None:
+        services(context).awaiting_amount.forget(update.effective_user.id)
 
 
 returned_from_checkout = replies_with("donate.returned")
@@ -350,5 +397,9 @@ async def _follow_up(bot: Bot, services_: Services) -> None:
 def register(application: Application) -> None:
     application.add_handler(CommandHandler("donate", donate, filters=PRIVATE))
     application.add_handler(CommandHandler("progress", progress, filters=PRIVATE))
+    application.add_handler(CallbackQueryHandler(cancel_wait, pattern=r"^don:cancel$"))
     application.add_handler(CallbackQueryHandler(donation_button, pattern=r"^don:"))
+    moved_on = CallbackQueryHandler(end_wait, pattern=r"^menu:")
+    application.add_handler(MessageHandler(filters.COMMAND, end_wait), group=WAIT_GROUP)
+    application.add_handler(moved_on, group=WAIT_GROUP)
     application.add_handler(CallbackQueryHandler(refresh_progress, pattern=r"^prog:$"))

@@ -73,6 +73,9 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if await donations.take_typed_amount(update, context, t):
         return
     found = await off_loop(services(context).faq.match, text, t.language)
+    if found is None and donations.awaits_amount(context, update.effective_user.id):
+        await donations.ask_for_digits(update, context, t)  # "twenty", not a question
+        return
     if found is None:
         await update.effective_message.reply_text(
             t("faq.fallback"), reply_markup=topic_buttons(t, context)

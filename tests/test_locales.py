@@ -39,6 +39,7 @@ MAY_BE_EMPTY = {"caution.donate", "caution.share"}
 SAMPLE = {
     "code": "xx <b>&",
     "hours": 48,
+    "example": "$10.00",
     "note": "Bank transfer <details> & more at example.org",
     "available": "English (en), Русский (ru)",
     "link": "https://t.me/AppealBot",
