@@ -2,7 +2,10 @@
 """Run the bot or its tests from a fresh checkout with nothing but python3.
 
     python3 dev.py run     # the playground: the bot with emulated Telegram and Stripe
-    python3 dev.py test    # the test suite (extra arguments go to pytest)
+                           # (--port N: another port than 8000; --reset: start afresh)
+    python3 dev.py test    # the test suite (extra arguments go to pytest); its browser
+                           # tests need a Chromium: the system's, or run once
+                           # `.venv/bin/python -m playwright install chromium`
     python3 dev.py bot     # the bot for real (settings from the environment or .env)
 
 The first call creates `.venv` and installs the project with its dev tools; later calls

@@ -9,7 +9,7 @@ import asyncio
 import errno
 import sys
 
-from playground.run import run_playground
+from playground.run import DATABASE, PEOPLE, run_playground
 from tgbot.runtime.logs import setup_logging
 
 EXIT_CONFIG = 2
@@ -25,10 +25,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--port", type=int, default=DEFAULT_PORT, help=f"web page port ({DEFAULT_PORT}; 0: any)"
     )
-    port = parser.parse_args(argv).port
+    parser.add_argument(
+        "--reset",
+        action="store_true",
+        help=f"start afresh: delete the playground's database ({DATABASE}) and its people "
+        f"({PEOPLE}), which are otherwise kept from the last run",
+    )
+    arguments = parser.parse_args(argv)
+    port = arguments.port
     setup_logging("INFO", secrets=[])
     try:
-        asyncio.run(run_playground(port))
+        asyncio.run(run_playground(port, fresh=arguments.reset))
     except OSError as error:
         if error.errno != errno.EADDRINUSE:
             raise

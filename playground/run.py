@@ -3,6 +3,10 @@
 Everything listens on 127.0.0.1 only. The bot runs exactly as in production (polling the
 Bot API emulator, Stripe calls to the simulator, its own HTTP app) with settings made here,
 so nothing needs to be configured and no real service is ever called.
+
+The bot's database and the page's people (`data/playground-people.json`) are kept from one
+run to the next, so that both remember the same people; `reset` deletes both. The emulators
+keep everything in memory: chat histories and unpaid checkout links end with the process.
 """
 
 import socket
@@ -24,6 +28,9 @@ ADMIN_IDS = [90_001, 90_002, 90_003]
 EMERGENCY = "(Playground) A real deployment puts its checked contacts here, e.g. +1 555 0100."
 DATABASE = Path("data/playground.sqlite3")
 """Its own file: the playground never touches the production database."""
+PEOPLE = DATABASE.with_name("playground-people.json")
+"""The page's people, kept next to the database that knows them."""
+SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
 
 
 class PlaygroundSettings(Settings):
@@ -56,19 +63,41 @@ def playground_settings(telegram: FakeBotAPI, stripe: FakeStripe, port: int) -> 
         goal_amount="45550",
         goal_currency="usd",
         exchange_rates="EUR=1.08,GBP=1.27",
-        donation_success_url=f"{page}?paid=1",
-        donation_cancel_url=page,
+        donation_success_url=f"{page}/paid?session={{CHECKOUT_SESSION_ID}}",
+        donation_cancel_url=f"{page}/cancelled",
         reconcile_interval=30,
     )
 
 
-async def run_playground(port: int) -> None:
+def reset() -> None:
+    """Delete the playground's database and people: the next start is a fresh one."""
+    for path in (DATABASE, *_companions(DATABASE), PEOPLE):
+        path.unlink(missing_ok=True)
+
+
+def _companions(database: Path) -> list[Path]:
+    return [database.with_name(database.name + suffix) for suffix in SQLITE_COMPANIONS]
+
+
+def _drop_orphaned_database() -> None:
+    """A database without its people (from a playground that did not keep them) would give
+    its people's ids, donations and subscriptions to new people: it goes."""
+    if DATABASE.exists() and not PEOPLE.exists():
+        print(f"{DATABASE} has no {PEOPLE.name} beside it: starting afresh.", flush=True)
+        reset()
+
+
+async def run_playground(port: int, *, fresh: bool = False) -> None:
     """Serve the playground on `port` (0: a free port, named in the first line of output).
 
+    `fresh` first deletes the database and people of earlier runs (see :func:`reset`).
     The page's port is held from the start: the emulators take OS-chosen ports, and one of
     them must never land on the port a caller picked and freed just before starting us.
     """
     with _reserve(port) as held:
+        if fresh:
+            reset()
+        _drop_orphaned_database()
         port = held.getsockname()[1]
         async with (
             FakeBotAPI(token=TOKEN, username="AppealPlaygroundBot") as telegram,
@@ -81,8 +110,14 @@ async def run_playground(port: int) -> None:
             settings = playground_settings(telegram, stripe, port)
             stripe.webhook_url = f"http://127.0.0.1:{port}/stripe/webhook"
             stripe.settlement_rates = {"eur": 1.08, "gbp": 1.27}  # as EXCHANGE_RATES says
+            routes = playground_routes(telegram, stripe, ADMIN_IDS, PEOPLE)
             print(f"Playground: open http://127.0.0.1:{port}/playground", flush=True)
-            await runner.run(settings, [playground_routes(telegram, stripe, ADMIN_IDS)])
+            print(
+                f"Bot API emulator: {telegram.base_url}{TOKEN}/ · "
+                f"Stripe simulator: {stripe.base_url}",
+                flush=True,
+            )
+            await runner.run(settings, [routes])
 
 
 def _reserve(port: int) -> socket.socket:

@@ -1,12 +1,15 @@
 """`python -m playground` as a real process: its JSON API, and the page in Chromium.
 
 The browser test drives the page as a person would: three people chat with the bot, one
-donates on the simulated Stripe's checkout page, two subscribe, and an admin posts news in
-two languages that each subscriber gets once, in their own language.
+donates on the simulated Stripe's checkout page, two subscribe, an admin downloads the
+donations as CSV and posts news in two languages (bold made with Ctrl+B) that each
+subscriber gets once, in their own language.
 
-It needs Debian's Chromium at /usr/bin/chromium (`.ci/run` installs it; by hand:
-`apt-get install -y chromium`) and the `playwright` package from the dev extras. Playwright's
-own browser downloads are never used. Without Chromium the test fails; it does not skip.
+It needs a Chromium and the `playwright` package from the dev extras. The system's Chromium
+or Chrome is used when there is one (Debian's /usr/bin/chromium, which `.ci/run` installs,
+or chromium-browser, google-chrome... on the PATH; PLAYGROUND_CHROMIUM names another), else
+the one `python -m playwright install chromium` downloads. Without any the test fails, saying
+how to install one; it does not skip.
 
 To refresh the screenshot in the docs, run it with a path to write to:
 
@@ -18,6 +21,7 @@ The page is captured (1400×900) once the news has arrived.
 import asyncio
 import os
 import re
+import shutil
 import signal
 import socket
 import sys
@@ -30,13 +34,34 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Dialog, Locator, Page, async_playwright, expect
+from playwright.async_api import (
+    Browser,
+    Dialog,
+    Locator,
+    Page,
+    Playwright,
+    async_playwright,
+    expect,
+)
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
+from handlers.admin import CSV_COLUMNS
 from tests.test_conversation import plain
 from tests.test_process import START_TIMEOUT, bot_env
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_PATHS = (
+    Path("/usr/bin/chromium"),
+    Path("/Applications/Google Chrome.app/Contents/MacOS/Google Chrome"),
+    Path("/Applications/Chromium.app/Contents/MacOS/Chromium"),
+)
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
+NO_CHROMIUM = (
+    "The browser tests need Chromium and found none: not {paths}, nothing called {names} on "
+    "the PATH, and no Playwright download. Install one with "
+    "`.venv/bin/python -m playwright install chromium` (downloads Playwright's build), or "
+    "your system's package (`apt-get install -y chromium` on Debian, as .ci/run does); "
+    "PLAYGROUND_CHROMIUM=/path/to/chrome picks another."
+)
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -52,7 +77,10 @@ WAIT_MS = 15_000
 """For `expect`: the page polls the server every 0.7 s, and the bot answers within that."""
 VIEWPORT = {"width": 1400, "height": 900}
 TEST_CARD = "4242 4242 4242 4242"
+PAID_URL = re.compile(r"/playground/paid\?session=cs_test_")
+"""The playground's DONATION_SUCCESS_URL, with Stripe's {CHECKOUT_SESSION_ID} filled in."""
 NEWS_EN = "Two more people are safe"
+BOLD = "Two more"
 NEWS_RU = "Ещё двое в безопасности"
 RAISED = "$12.70"
 """£10 in dollars at the playground's rate GBP=1.27 (playground/run.py)."""
@@ -69,6 +97,14 @@ class Playground:
     """The page, e.g. http://127.0.0.1:8123/playground."""
     api: str
     stderr: Path
+    stdout: Path
+
+    @property
+    def bot_api(self) -> str:
+        """The Bot API emulator with the bot's token: `{bot_api}sendMessage` is a method."""
+        found = re.search(r"Bot API emulator: (\S+)", _text(self.stdout))
+        assert found, _text(self.stdout)
+        return found[1]
 
     async def stop(self) -> str:
         """SIGTERM, as a person's Ctrl+C or a service manager would; the log it wrote."""
@@ -84,7 +120,7 @@ def playground_env(tmp_path: Path) -> dict[str, str]:
 
 
 @asynccontextmanager
-async def playground(tmp_path: Path) -> AsyncIterator[Playground]:
+async def playground(tmp_path: Path, *arguments: str) -> AsyncIterator[Playground]:
     """The playground in `tmp_path` (its database goes to `tmp_path/data`), ready to use.
 
     It picks its own free port (`--port 0`) and names it in its first line of output.
@@ -93,7 +129,7 @@ async def playground(tmp_path: Path) -> AsyncIterator[Playground]:
     stdout, stderr = tmp_path / "playground.stdout", tmp_path / "playground.stderr"
     with stdout.open("wb") as out, stderr.open("wb") as err:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "playground", "--port", "0",
+            sys.executable, "-m", "playground", "--port", "0", *arguments,
             cwd=tmp_path, env=playground_env(tmp_path), stdout=out, stderr=err,
         )  # fmt: skip
     try:
@@ -117,7 +153,7 @@ async def _wait_until_ready(
                 pytest.fail(f"the playground exited early:\n{_text(stderr)}")
             if running is None and (found := re.search(r"open (http://\S+)", _text(stdout))):
                 url = found[1]
-                running = Playground(process, url, f"{url}/api", stderr)
+                running = Playground(process, url, f"{url}/api", stderr, stdout)
             if running is not None:
                 try:
                     response = await http.get(f"{running.api}/state")
@@ -181,7 +217,7 @@ async def test_the_api_refuses_bad_requests_and_nothing_happens(tmp_path):
         response = await http.post(f"{api}/people", json={"name": "Eve", "language": "en"})
         assert response.status_code == HTTPStatus.CREATED
         eve = response.json()["id"]
-        for empty in ({"text": "   "}, {"text": "x" * 5000}, {}):
+        for empty in ({"text": "   "}, {"text": "x" * 70_000}, {}):
             response = await http.post(f"{api}/people/{eve}/send", json=empty)
             assert response.status_code == HTTPStatus.BAD_REQUEST, empty
         response = await http.post(f"{api}/people/{eve}/send", json={"text": "/start"})
@@ -287,32 +323,71 @@ async def expect_reply(chat: Locator, text: str | re.Pattern[str]) -> None:
 
 
 async def pay_on_checkout_page(page: Page, url: str) -> None:
-    """The simulated Stripe's hosted page in a new tab: card 4242…, Pay, back to the page."""
+    """The simulated Stripe's hosted page in a new tab: card 4242…, Donate, then the success
+    page, which says the tab can be closed."""
     checkout = await page.context.new_page()
     await checkout.goto(url)
-    await expect(checkout.locator("#checkout-amount")).to_contain_text("£10.00")
+    await expect(checkout.locator("#checkout-amount")).to_have_text("£10.00")
+    summary = await checkout.locator("main").inner_text()
+    assert summary.count("£10.00") == 1, f"the amount, once and without 'gbp': {summary}"
+    assert "gbp" not in summary.lower()
     await checkout.locator("#card-number").fill(TEST_CARD)
+    await expect(checkout.locator("#pay")).to_have_text("Donate")
     await checkout.locator("#pay").click()
-    try:  # Stripe sends the donor to the success URL: the playground page
-        await checkout.wait_for_url(re.compile(r"/playground\?paid=1"), timeout=WAIT_MS)
+    try:  # Stripe sends the donor to the success URL: the playground's success page
+        await checkout.wait_for_url(
+            re.compile(r"/playground/paid\?session=cs_test_"), timeout=WAIT_MS
+        )
     except PlaywrightTimeoutError:
         problem = await checkout.locator("#checkout-error").all_inner_texts()
-        pytest.fail(f"the checkout page did not send the donor back: {problem}")
+        pytest.fail(f"the checkout page did not send the donor on: {problem}")
+    await expect(checkout.locator("#paid-title")).to_contain_text(
+        "Payment received — you can close this tab"
+    )
+    await expect(checkout.locator("#paid-amount")).to_have_text("£10.00")
+    await expect(checkout.locator("#chats")).to_have_count(0)  # not the playground again
     await checkout.close()
 
 
-def require_chromium() -> None:
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"{CHROMIUM} is missing: the browser test needs Debian's Chromium. "
-            "Install it with `apt-get install -y chromium` (.ci/run does this)."
+def find_chromium(bundled: str | None) -> Path:
+    """The system's Chromium or Chrome, else Playwright's download (`bundled`), else a failure
+    that says how to install one."""
+    if chosen := os.environ.get("PLAYGROUND_CHROMIUM"):
+        if not Path(chosen).exists():
+            pytest.fail(f"PLAYGROUND_CHROMIUM={chosen} does not exist")
+        return Path(chosen)
+    for path in CHROMIUM_PATHS:
+        if path.exists():
+            return path
+    for name in CHROMIUM_NAMES:
+        if found := shutil.which(name):
+            return Path(found)
+    if bundled and Path(bundled).exists():
+        return Path(bundled)
+    pytest.fail(
+        NO_CHROMIUM.format(
+            paths=", ".join(map(str, CHROMIUM_PATHS)), names=", ".join(CHROMIUM_NAMES)
         )
+    )
+
+
+async def launch_chromium(driver: Playwright) -> Browser:
+    chromium = find_chromium(driver.chromium.executable_path)
+    return await driver.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+
+
+async def download_text(page: Page, link: Locator) -> tuple[str, str]:
+    """Click a download link; the file's suggested name and its text."""
+    async with page.expect_download() as started:
+        await link.click()
+    download = await started.value
+    path = await download.path()
+    return download.suggested_filename, await asyncio.to_thread(Path(path).read_text, "utf-8")
 
 
 async def test_three_people_donate_subscribe_and_get_news_in_their_language(tmp_path):
-    require_chromium()
     async with playground(tmp_path) as running, async_playwright() as driver:
-        browser = await driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = await launch_chromium(driver)
         context = await browser.new_context(viewport=VIEWPORT)
         page = await context.new_page()
         errors: list[str] = []  # the page alerts when the API refuses an action
@@ -359,29 +434,50 @@ async def test_three_people_donate_subscribe_and_get_news_in_their_language(tmp_
         await tap(alice, "🔔 Get news")
         await expect_reply(alice, plain("en", "subscribe.done"))
 
+        # the admin's export is a file to download, as Telegram shows a document
+        await say(ada, "/export_donations")
+        csv_link = bot_messages(ada).last.locator("a.media.document")
+        await expect(csv_link).to_have_text(re.compile(r"donations-.*\.csv"), timeout=WAIT_MS)
+        name, csv_text = await download_text(page, csv_link)
+        assert re.fullmatch(r"donations-\d{4}-\d{2}-\d{2}\.csv", name), name
+        header, *rows = csv_text.splitlines()
+        assert header == ",".join(CSV_COLUMNS)
+        assert len(rows) == 1
+        assert ",GBP,once,paid," in rows[0], rows
+
         await say(boris, "/subscribe")
         await expect_reply(boris, plain("ru", "subscribe.done"))
         await expect(page.locator("#state-subscribers")).to_contain_text("en 1")
         await expect(page.locator("#state-subscribers")).to_contain_text("ru 1")
 
         # Two blocks, each on its own line: Shift+Enter starts the second line, Enter sends.
+        # "Two more" is made bold as in Telegram Desktop: selected, then Ctrl+B.
         box = ada.locator("form.composer textarea[name=text]")
         await box.fill(f"/post [en] {NEWS_EN}")
+        start = len("/post [en] ")
+        await box.evaluate(f"box => box.setSelectionRange({start}, {start + len(BOLD)})")
+        await box.press("Control+b")
+        await expect(box).to_have_value(f"/post [en] **{BOLD}**{NEWS_EN.removeprefix(BOLD)}")
+        await box.evaluate("box => box.setSelectionRange(box.value.length, box.value.length)")
         await box.press("Shift+Enter")
         await page.keyboard.insert_text(f"[ru] {NEWS_RU}")
-        await expect(box).to_have_value(f"/post [en] {NEWS_EN}\n[ru] {NEWS_RU}")
         await box.press("Enter")
-        await expect(ada.locator("li.message.user").last).to_contain_text(NEWS_RU)
+        sent = ada.locator("li.message.user").last
+        await expect(sent).to_contain_text(NEWS_RU)
+        await expect(sent.locator("b")).to_have_text(BOLD)
         send = ada.locator('button.inline-button[data-data^="post:send:"]')
         await expect(send).to_have_count(1, timeout=WAIT_MS)
         await expect(send).to_have_text(plain("en", "post.send_button", count=2))
-        await expect(bot_messages(ada).filter(has_text=NEWS_EN)).to_have_count(1)  # preview
+        preview = bot_messages(ada).filter(has_text=NEWS_EN)
+        await expect(preview).to_have_count(1)
+        await expect(preview.locator("b")).to_have_text(BOLD)  # the formatting is kept
         await expect(bot_messages(ada).filter(has_text=NEWS_RU)).to_have_count(1)
         await send.click()
         await expect(bot_messages(ada).filter(has_text="has finished sending")).to_have_count(
             1, timeout=WAIT_MS
         )
         await expect(bot_messages(alice).filter(has_text=NEWS_EN)).to_have_count(1)
+        await expect(bot_messages(alice).filter(has_text=NEWS_EN).locator("b")).to_have_text(BOLD)
         await expect(bot_messages(boris).filter(has_text=NEWS_RU)).to_have_count(1)
         await expect(bot_messages(alice).filter(has_text=NEWS_RU)).to_have_count(0)
         await expect(bot_messages(boris).filter(has_text=NEWS_EN)).to_have_count(0)

@@ -4,6 +4,11 @@ It shows a session's amount and line items and takes Stripe's test cards (``4242
 4242`` pays, ``4000 0000 0000 0002`` is declined), then redirects to ``success_url`` /
 ``cancel_url``. :class:`~playground.stripe.server.FakeStripe` serves it with
 :func:`serve_checkout_page`; every value shown is HTML-escaped.
+
+It is drawn as Stripe draws it for a donor: in the session's ``locale`` (see
+:mod:`.checkout_text`; English for others), with the amount once, written for that language
+(``€10.00``, ``10,00 €``), and a Donate or Subscribe button as ``submit_type`` and ``mode``
+ask.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from playground.stripe.account import StripeAccount
-from playground.stripe.currencies import format_amount
+from playground.stripe.checkout_text import CHECKOUT_TEXTS, display_amount, page_language
 from playground.stripe.params import JSONDict
 
 __all__ = ["serve_checkout_page"]
@@ -26,21 +31,17 @@ __all__ = ["serve_checkout_page"]
 #: The ``{CHECKOUT_SESSION_ID}`` template Stripe fills in ``success_url``.
 _SESSION_ID_TEMPLATE = "{CHECKOUT_SESSION_ID}"
 _PREFILLED_CARD = "4242 4242 4242 4242"
-_CARD_INVALID = "Your card number is invalid."
-_CARD_DECLINED = "Your card was declined."
-#: Stripe's test card numbers the page knows: ``None`` pays, otherwise the decline shown.
+#: Stripe's test card numbers the page knows: ``None`` pays, otherwise the decline shown
+#: (its key in :data:`~playground.stripe.checkout_text.CHECKOUT_TEXTS`).
 _TEST_CARDS: Mapping[str, str | None] = {
     "4242424242424242": None,  # Visa
     "4000056655665556": None,  # Visa (debit)
     "5555555555554444": None,  # Mastercard
-    "4000000000000002": _CARD_DECLINED,  # generic_decline
-    "4000000000009995": "Your card has insufficient funds.",
-    "4000000000000069": "Your card has expired.",
+    "4000000000000002": "declined",  # generic_decline
+    "4000000000009995": "insufficient",
+    "4000000000000069": "expired_card",
 }
-_NON_TEST_CARD = (
-    f"{_CARD_DECLINED} Your request was in test mode, but used a non test card. For a list of "
-    "valid test cards, visit: https://stripe.com/docs/testing."
-)
+_CARD_PROBLEMS = frozenset({"invalid", "declined", "insufficient", "expired_card", "not_test"})
 _PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
@@ -148,7 +149,7 @@ def _settlement(rates: Mapping[str, float], currency: str) -> dict[str, Any]:
 
 
 def _card_problem(number: str) -> str | None:
-    """What the page says about a card number, or ``None`` if it pays.
+    """What the page says about a card number (a key of its texts), or ``None`` if it pays.
 
     Not 16 digits (spaces ignored) or failing the Luhn check: "Your card number is invalid.".
     Known test cards behave as in Stripe's test mode; any other number is declined, as test
@@ -156,8 +157,8 @@ def _card_problem(number: str) -> str | None:
     """
     digits = "".join(number.split())
     if not re.fullmatch(r"[0-9]{16}", digits) or not _luhn_valid(digits):
-        return _CARD_INVALID
-    return _TEST_CARDS.get(digits, _NON_TEST_CARD)
+        return "invalid"
+    return _TEST_CARDS.get(digits, "not_test")
 
 
 def _luhn_valid(digits: str) -> bool:
@@ -168,13 +169,18 @@ def _luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
-def _per_period(price: Mapping[str, Any]) -> str:
-    """`` per month`` / `` every 3 months`` for a recurring price, else nothing."""
+def _per_period(price: Mapping[str, Any], words: Mapping[str, str] = CHECKOUT_TEXTS["en"]) -> str:
+    """`` per month`` / `` every 3 months`` for a recurring price, else nothing.
+
+    Simplification: "every 3 months" is English in every locale (the bot bills monthly).
+    """
     recurring = price.get("recurring")
     if not recurring:
         return ""
     interval, count = recurring["interval"], recurring["interval_count"]
-    return f" per {interval}" if count == 1 else f" every {count} {interval}s"
+    if count == 1:
+        return f" {words.get(interval, f'per {interval}')}"
+    return f" every {count} {interval}s"
 
 
 def _checkout_html(
@@ -187,70 +193,85 @@ def _checkout_html(
 ) -> str:
     """The page for ``session``; every value from the session is HTML-escaped."""
     esc = html.escape
+    language = page_language(session.get("locale"))
+    words = CHECKOUT_TEXTS[language]
+
+    def amount(minor: int, currency: str) -> str:
+        return display_amount(minor, currency, language)
+
     currency = session["currency"]
     total = (
-        format_amount(session["amount_total"], currency)
+        amount(session["amount_total"], currency)
         if session["amount_total"] is not None and currency
         else "-"
     )
     described = params.get("line_items", [])
+    # the amount once: a single item's is the total, as on Stripe's page
+    itemized = len(items) != 1 or items[0]["quantity"] != 1
     rows = []
     for index, item in enumerate(items):
         given = described[index] if index < len(described) else {}
         product = given.get("price_data", {}).get("product_data", {})
         quantity = f" × {item['quantity']}" if item["quantity"] != 1 else ""
-        amount = format_amount(item["amount_total"], item["currency"]) + _per_period(item["price"])
+        price = amount(item["amount_total"], item["currency"]) + _per_period(item["price"], words)
         description = product.get("description")
         rows.append(
             '<li><div class="line">'
             f'<span class="name">{esc(item["description"])}{esc(quantity)}</span>'
-            f"<span>{esc(amount)}</span></div>"
+            + (f"<span>{esc(price)}</span>" if itemized else "")
+            + "</div>"
             + (f'<p class="desc">{esc(description)}</p>' if description else "")
             + "</li>"
         )
     recurring = next(
-        (_per_period(item["price"]) for item in items if item["price"]["recurring"]), ""
+        (_per_period(item["price"], words) for item in items if item["price"]["recurring"]), ""
     )
-    title = items[0]["description"] if items else "Checkout"
+    title = items[0]["description"] if items else words["title"]
     if session["status"] == "complete":
-        problem = "This checkout session is already complete."
+        problem = "complete"
     elif session["status"] == "expired":
-        problem = "This checkout session has expired. Go back and start again."
-    invalid_card = (problem or "").startswith("Your card")
+        problem = "expired"
+    invalid_card = problem in _CARD_PROBLEMS
+    shown_problem = words.get(problem, problem) if problem else ""
+    submit = words["pay"]
+    if session.get("mode") == "subscription":
+        submit = words["subscribe"]
+    elif session.get("submit_type") == "donate":
+        submit = words["donate"]
     form = ""
     if session["status"] == "open":
         cancel = (
             '<button type="submit" id="cancel" name="action" value="cancel" class="secondary">'
-            "Cancel</button>"
+            f"{esc(words['cancel'])}</button>"
             if session["cancel_url"]
             else ""
         )
         form = (
             '<form method="post" novalidate>'
-            '<label for="card-number">Card number</label>'
+            f'<label for="card-number">{esc(words["card"])}</label>'
             '<input id="card-number" name="card_number" type="text" inputmode="numeric" '
             f'autocomplete="cc-number" value="{esc(card)}" placeholder="{_PREFILLED_CARD}" '
             'aria-describedby="card-help checkout-error"'
             + (' aria-invalid="true"' if invalid_card else "")
             + ">"
-            '<p id="card-help" class="help">Test cards: 4242 4242 4242 4242 pays; '
-            "4000 0000 0000 0002 is declined.</p>"
+            f'<p id="card-help" class="help">{esc(words["help"])}</p>'
             '<div class="actions"><button type="submit" id="pay" name="action" value="pay">'
-            f"Pay</button>{cancel}</div></form>"
+            f"{esc(submit)}</button>{cancel}</div></form>"
         )
     return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<!doctype html><html lang="{language}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{esc(title)} — Simulated Stripe checkout</title>"
+        f"<title>{esc(title)} — {esc(words['tab'])}</title>"
         f"<style>{_PAGE_CSS}</style></head><body><main>"
-        '<p class="banner" id="simulated-banner">Simulated Stripe checkout — no real money</p>'
-        "<h1>Checkout</h1>"
-        f'<section aria-label="Order summary"><ul class="items">{"".join(rows)}</ul>'
-        f'<p class="total"><span>Total</span><span><span id="checkout-amount">{esc(total)}</span>'
+        f'<p class="banner" id="simulated-banner">{esc(words["banner"])}</p>'
+        f"<h1>{esc(words['title'])}</h1>"
+        f'<section aria-label="{esc(words["summary"])}"><ul class="items">{"".join(rows)}</ul>'
+        f'<p class="total"><span>{esc(words["total"])}</span>'
+        f'<span><span id="checkout-amount">{esc(total)}</span>'
         f"{esc(recurring)}</span></p></section>"
         f'<p id="checkout-error" class="error" role="alert"{"" if problem else " hidden"}>'
-        f"{esc(problem or '')}</p>"
+        f"{esc(shown_problem)}</p>"
         f"{form}"
-        f'<p class="meta">Session {esc(session["id"])} · test mode</p>'
+        f'<p class="meta">{esc(words["session"].format(id=session["id"]))}</p>'
         "</main></body></html>"
     )

@@ -21,12 +21,12 @@ for (:meth:`FakeStripe.fail_next`) are answered the same way but are not violati
 
 Endpoints: ``POST/GET /v1/checkout/sessions``, ``GET /v1/checkout/sessions/{id}``,
 ``POST /v1/checkout/sessions/{id}/expire``, ``GET /v1/checkout/sessions/{id}/line_items``,
-``GET /v1/{events,subscriptions,invoices,invoice_payments}`` (lists),
+``GET /v1/{events,subscriptions,invoices,invoice_payments,webhook_endpoints}`` (lists),
 ``DELETE /v1/subscriptions/{id}`` (cancel) and ``GET /v1/{payment_intents,charges,
 balance_transactions,disputes,refunds,payment_methods,customers,subscriptions,invoices,
-invoice_payments,events}/{id}``, all with ``expand``. Anything else answers Stripe's 404
-"Unrecognized request URL". ``/pay/{id}`` is the hosted checkout page, outside the API
-(see :mod:`.checkout_page`).
+invoice_payments,events,webhook_endpoints}/{id}``, all with ``expand``. Anything else
+answers Stripe's 404 "Unrecognized request URL". ``/pay/{id}`` is the hosted checkout page,
+outside the API (see :mod:`.checkout_page`).
 
 Test-side actions (:meth:`FakeStripe.pay`, :meth:`~FakeStripe.pay_async`,
 :meth:`~FakeStripe.settle_async`, :meth:`~FakeStripe.expire`, :meth:`~FakeStripe.refund`,
@@ -36,6 +36,8 @@ resulting events, which ``GET /v1/events`` lists and :meth:`~FakeStripe.signed` 
 :meth:`~FakeStripe.deliver` turn into signed webhooks. Timestamps come from
 :attr:`FakeStripe.now` (real time unless set or :meth:`advanced <FakeStripe.advance>`); open
 sessions expire on their own when it passes ``expires_at``.
+:meth:`~FakeStripe.add_webhook_endpoint` adds an endpoint for ``GET /v1/webhook_endpoints``
+to list, as the Dashboard would.
 
 Automatic webhooks (for the playground): set :attr:`FakeStripe.webhook_url` and every event
 produced by paying on the hosted page or by the UI controls
@@ -257,6 +259,8 @@ class FakeStripe(WebhookSender):
         self.settlement_rates: dict[str, float] = {}
         """Payments on the hosted page settle in USD at these rates (USD per unit of
         the currency, e.g. ``{"gbp": 1.27}``); a currency without one settles unconverted."""
+        """The hosted page in the session's ``locale``, with amounts as a donor reads them
+        (the playground's); off, English with amounts as Stripe's errors write them."""
         self._idempotent: dict[str, _StoredResult] = {}
         self._faults: deque[_Fault] = deque()
         self._latency = 0.0

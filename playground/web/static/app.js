@@ -5,7 +5,10 @@ const API = "/playground/api";
 const POLL_MS = 700;
 const ALLOWED = new Set(["B", "STRONG", "I", "EM", "U", "INS", "S", "STRIKE", "DEL", "A", "CODE",
   "PRE", "BLOCKQUOTE", "SPAN", "TG-SPOILER", "TG-EMOJI"]);
+const TOAST_MS = 2500; // as long as Telegram shows a button's pop-up answer
 const rendered = new Map(); // user id -> JSON of the messages last drawn
+const answered = new Set(); // callback query ids whose pop-up has been shown
+let firstDraw = true; // answers given before the page was opened are not shown again
 
 async function call(path, body) {
   const response = await fetch(API + path, {
@@ -93,7 +96,15 @@ function drawMessages(person, list) {
     const item = document.createElement("li");
     item.className = "message " + (message.from_bot ? "bot" : "user");
     item.dataset.messageId = message.id;
-    if (message.photo || message.document) {
+    if (message.document_url) { // a file the bot sent: a download, as in Telegram
+      const link = document.createElement("a");
+      link.className = "media document";
+      link.href = message.document_url;
+      link.download = message.document || "";
+      link.textContent = `📄 ${message.document || "file"}`;
+      link.title = "Download";
+      item.append(link);
+    } else if (message.photo || message.document) {
       const media = document.createElement("span");
       media.className = "media";
       media.textContent = message.photo ? "📷 photo" : `📄 ${message.document}`;
@@ -113,6 +124,47 @@ function drawMessages(person, list) {
     return item;
   }));
   if (atBottom) list.scrollTop = list.scrollHeight;
+}
+
+// The bot's pop-up answers to this person's button presses (answerCallbackQuery): a toast
+// over the chat that fades, or with show_alert a box that stays until OK, as in Telegram.
+function drawAnswers(person, chat) {
+  for (const answer of person.answers) {
+    if (answered.has(answer.id)) continue;
+    answered.add(answer.id);
+    if (firstDraw) continue;
+    if (answer.show_alert) {
+      const dialog = document.getElementById("callback-alert");
+      document.getElementById("callback-alert-text").textContent = answer.text;
+      dialog.dataset.userId = person.id;
+      if (!dialog.open) dialog.showModal();
+      continue;
+    }
+    const toast = chat.querySelector(".toast");
+    toast.textContent = answer.text;
+    toast.hidden = false;
+    toast.classList.remove("fading");
+    void toast.offsetWidth; // restart the fade for a second answer in a row
+    toast.classList.add("fading");
+    clearTimeout(toast.timer);
+    toast.timer = setTimeout(() => { toast.hidden = true; }, TOAST_MS);
+  }
+}
+
+// Ctrl+B and Ctrl+I (⌘ on a Mac) on a selection, as in Telegram Desktop: the selection is
+// wrapped in ** or __, which the server sends as a bold or italic entity; again, unwrapped.
+function formatSelection(input, marker) {
+  const { selectionStart: start, selectionEnd: end, value } = input;
+  const before = value.slice(Math.max(0, start - marker.length), start);
+  const after = value.slice(end, end + marker.length);
+  if (before === marker && after === marker) {
+    input.setRangeText(value.slice(start, end), start - marker.length, end + marker.length,
+      "select");
+  } else {
+    input.setRangeText(marker + value.slice(start, end) + marker, start, end, "select");
+    input.setSelectionRange(start + marker.length, end + marker.length);
+  }
+  input.dispatchEvent(new Event("input"));
 }
 
 // The bot's command menu for this person, as Telegram's "Menu" button lists it.
@@ -143,6 +195,11 @@ function chatFor(person) {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
       form.requestSubmit();
+    }
+    const key = event.key.toLowerCase();
+    if ((event.ctrlKey || event.metaKey) && !event.altKey && (key === "b" || key === "i")) {
+      event.preventDefault();
+      formatSelection(input, key === "b" ? "**" : "__");
     }
   });
   const fit = () => { // grow with the text, up to the CSS max-height
@@ -198,6 +255,14 @@ function drawPanel(state) {
     item.textContent = `${entry.method}${to}: ${outcome}${entry.description ? " " + entry.description : ""}`;
     if (entry.violation) item.className = "violation";
     else if (entry.status !== 200) item.className = "refused";
+    if (entry.too_wide.length) { // Telegram takes it, but a phone would wrap or cut the label
+      const badge = document.createElement("span");
+      badge.className = "badge too-wide-badge";
+      badge.textContent = "⚠ button too wide";
+      badge.title = entry.too_wide.join("\n");
+      item.append(" ", badge);
+      item.classList.add("warned");
+    }
     return item;
   });
   document.getElementById("state-violations").textContent = state.violations
@@ -211,8 +276,10 @@ async function refresh() {
       const chat = chatFor(person);
       drawMessages(person, chat.querySelector(".messages"));
       drawCommands(person, chat.querySelector(".commands"));
+      drawAnswers(person, chat);
     }
     drawPanel(state);
+    firstDraw = false;
   } finally {
     setTimeout(refresh, POLL_MS);
   }
