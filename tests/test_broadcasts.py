@@ -431,3 +431,25 @@ async def test_random_server_errors_and_drops_lose_nothing_and_duplicate_nothing
     assert [len(news_to(bot.api, user_id)) for user_id in subscribers] == [1] * 50
     counts = (await bot.storage.broadcasts.summary(broadcast_id)).counts
     assert (counts.sent, counts.failed) == (50, 0)
+
+
+async def test_the_summary_no_longer_says_draft_once_sent_or_discarded(bot):
+    await subscribe(bot.api, 23, "en")
+    summary = await draft(bot, "/post [en] Said once")
+    broadcast_id = await send(bot, summary)
+    edited = await bot.api.wait_for_message(
+        ADMIN_ID, predicate=lambda m: m.method == "editMessageText"
+    )
+    assert edited.text.startswith(plain("en", "post.summary_title_sending", id=broadcast_id))
+    assert plain("en", "post.summary_title", id=broadcast_id) not in edited.text
+    assert plain("en", "post.more") not in edited.text
+    assert edited.buttons == []
+
+    summary = await draft(bot, "/post [en] Never sent")
+    discard = button(summary, "post:discard:")
+    bot.api.press_button(bot.api.users[ADMIN_ID], summary, discard)
+    discarded_id = int(discard.rsplit(":", 1)[1])
+    closed = await bot.api.wait_for_message(
+        ADMIN_ID, predicate=lambda m: m.method == "editMessageText" and f"#{discarded_id}" in m.text
+    )
+    assert closed.text.startswith(plain("en", "post.summary_title_discarded", id=discarded_id))
