@@ -8,8 +8,10 @@
                            # `.venv/bin/python -m playwright install chromium`
     python3 dev.py bot     # the bot for real (settings from the environment or .env)
 
-The first call creates `.venv` and installs the project with its dev tools; later calls
-reinstall only when pyproject.toml has changed.
+`run` and `test` share `.venv`, the project with its dev tools; `bot` uses `.venv-bot`, the
+bot alone, as a production install has it. Both take the versions pinned in
+requirements.lock, so the tests run what production runs. The first call creates the
+environment; later calls reinstall only when pyproject.toml or requirements.lock changed.
 """
 
 import hashlib
@@ -20,35 +22,44 @@ import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
-VENV = ROOT / ".venv"
-PYTHON = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-STAMP = VENV / ".installed-from"
+LOCK = ROOT / "requirements.lock"
 COMMANDS = {
     "run": ["-m", "playground"],
     "test": ["-m", "pytest"],
     "bot": ["-m", "tgbot"],
 }
+ENVIRONMENTS = {"run": (".venv", "[dev]"), "test": (".venv", "[dev]"), "bot": (".venv-bot", "")}
+"""Each command's virtual environment and the extras installed into it."""
 
 
-def ensure_environment() -> None:
-    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
-    if PYTHON.exists() and STAMP.exists() and STAMP.read_text() == wanted:
-        return
-    if not PYTHON.exists():
-        print("Creating .venv ...", file=sys.stderr)
-        venv.create(VENV, with_pip=True)
-    print("Installing appeal-bot and its dependencies into .venv ...", file=sys.stderr)
-    pip = [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    subprocess.run([*pip, "--editable", f"{ROOT}[dev]"], check=True)  # noqa: S603
-    STAMP.write_text(wanted)
+def python_in(folder: Path) -> Path:
+    return folder / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def ensure_environment(name: str, extras: str) -> Path:
+    """The environment's python, (re)installed when the project's requirements changed."""
+    folder = ROOT / name
+    python, stamp = python_in(folder), folder / ".installed-from"
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + LOCK.read_bytes())
+    if python.exists() and stamp.exists() and stamp.read_text() == wanted.hexdigest():
+        return python
+    if not python.exists():
+        print(f"Creating {name} ...", file=sys.stderr)
+        venv.create(folder, with_pip=True)
+    print(f"Installing appeal-bot into {name} ...", file=sys.stderr)
+    pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    project = [*pip, "--constraint", str(LOCK), "--editable", f"{ROOT}{extras}"]
+    subprocess.run(project, check=True)  # noqa: S603
+    stamp.write_text(wanted.hexdigest())
+    return python
 
 
 def main() -> int:
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
         print(__doc__.strip(), file=sys.stderr)
         return 2
-    ensure_environment()
-    command = [str(PYTHON), *COMMANDS[sys.argv[1]], *sys.argv[2:]]
+    python = ensure_environment(*ENVIRONMENTS[sys.argv[1]])
+    command = [str(python), *COMMANDS[sys.argv[1]], *sys.argv[2:]]
     os.chdir(ROOT)
     if os.name == "nt":
         return subprocess.call(command)  # noqa: S603
