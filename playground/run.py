@@ -12,11 +12,13 @@ keep everything in memory: chat histories and unpaid checkout links end with the
 import socket
 from pathlib import Path
 
+import stripe as stripe_sdk
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from playground.stripe import FakeStripe
 from playground.telegram import FakeBotAPI
 from playground.web.page import playground_routes
+from tgbot.payments.events import HANDLED_EVENTS
 from tgbot.runtime import runner
 from tgbot.settings import Settings
 
@@ -109,6 +111,10 @@ async def run_playground(port: int, *, fresh: bool = False) -> None:
                 telegram.open_private_chat(user)
             settings = playground_settings(telegram, stripe, port)
             stripe.webhook_url = f"http://127.0.0.1:{port}/stripe/webhook"
+            # as an operator sets it up in the Dashboard (README, step 4)
+            stripe.add_webhook_endpoint(
+                stripe.webhook_url, sorted(HANDLED_EVENTS), api_version=stripe_sdk.api_version
+            )
             stripe.settlement_rates = {"eur": 1.08, "gbp": 1.27}  # as EXCHANGE_RATES says
             routes = playground_routes(telegram, stripe, ADMIN_IDS, PEOPLE)
             print(f"Playground: open http://127.0.0.1:{port}/playground", flush=True)
@@ -117,7 +123,21 @@ async def run_playground(port: int, *, fresh: bool = False) -> None:
                 f"Stripe simulator: {stripe.base_url}",
                 flush=True,
             )
+            settings_line = " ".join(f"{k}={v}" for k, v in check_env(telegram, stripe).items())
+            print(f"To run `python -m tgbot check` against it: {settings_line}", flush=True)
             await runner.run(settings, [routes])
+
+
+def check_env(telegram: FakeBotAPI, stripe: FakeStripe) -> dict[str, str]:
+    """The settings that point `python -m tgbot check` at this playground's emulators."""
+    return {
+        "BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_URL": telegram.root_url,
+        "STRIPE_SECRET_KEY": STRIPE_KEY,
+        "STRIPE_WEBHOOK_SECRET": STRIPE_WEBHOOK_SECRET,
+        "STRIPE_API_BASE": stripe.base_url,
+        "ADMIN_IDS": ",".join(map(str, ADMIN_IDS)),
+    }
 
 
 def _reserve(port: int) -> socket.socket:

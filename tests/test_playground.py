@@ -505,3 +505,22 @@ async def test_a_port_in_use_is_one_line_and_exit_2(tmp_path):
     assert process.returncode == 2
     assert err.decode().strip() == f"Port {port} is in use: choose another with --port."
     assert out == b""
+
+
+async def test_the_pre_flight_check_passes_against_the_playground(tmp_path):
+    """README: an operator can try `python -m tgbot check` on the playground's emulators."""
+    async with playground(tmp_path) as running:
+        found = re.search(r"check` against it: (.+)", _text(running.stdout))
+        assert found, _text(running.stdout)
+        settings = dict(pair.split("=", 1) for pair in found[1].split())
+        env = bot_env(tmp_path, emergency_contact_text="Hotline +1 555 0100, help@example.org")
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tgbot", "check", cwd=tmp_path, env=env | settings,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(process.communicate(), START_TIMEOUT)
+        await assert_stops_cleanly(running)
+    report = out.decode()
+    assert process.returncode == 0, report + err.decode()
+    assert "✗" not in report
+    assert "✓ Stripe webhook endpoint" in report
