@@ -191,7 +191,7 @@ async def draft_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await audit(update, context, "post.discard", broadcast_id)
         await query.answer()
         title = t("post.summary_title_discarded", id=broadcast_id)
-        await _close_summary(query.message, t, title, t("post.discarded", id=broadcast_id))
+        await _close_draft(query.message, t, title, t("post.discarded", id=broadcast_id))
         return
     outcome = await store.confirm(broadcast_id, update.effective_user.id, settings.default_language)
     if outcome is ConfirmProblem.GONE:
@@ -205,15 +205,20 @@ async def draft_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await query.answer()
     title = t("post.summary_title_sending", id=broadcast_id)
     outcome_text = t("post.started", id=broadcast_id, count=outcome)
-    await _close_summary(query.message, t, title, outcome_text)
+    await _close_draft(query.message, t, title, outcome_text)
 
 
-async def _close_summary(message: Message, t: Texts, title: str, outcome: str) -> None:
-    """The summary says what happened instead of "draft", and loses its buttons and the
-    invitation to add blocks, so nothing can be pressed or sent again."""
+async def _close_draft(message: Message, t: Texts, title: str, outcome: str) -> None:
+    """The draft's summary says what happened instead of "draft", and loses its buttons and
+    the invitation to add blocks, so nothing can be pressed or sent again."""
     lines = message.text_html.split("\n")
     kept = [title, *(line for line in lines[1:] if line != t("post.more"))]
     await message.edit_text("\n".join(kept) + f"\n\n{outcome}", reply_markup=None)
+
+
+async def _close_summary(message: Message, outcome: str) -> None:
+    """Replace the message's buttons with what happened, so they cannot be pressed again."""
+    await message.edit_text(f"{message.text_html}\n\n{outcome}", reply_markup=None)
 
 
 @admins_only
