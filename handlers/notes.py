@@ -12,15 +12,6 @@ from handlers.safety import emergency_contact
 from tgbot.settings import Settings
 from tgbot.text.i18n import Html, Texts
 
-PLACEHOLDERS = {
-    "emergency_contact": ("EMERGENCY_CONTACT_TEXT",),
-    "campaign": ("CAMPAIGN_STATUS",),
-    "organisers": ("ORGANISERS_CONTACT",),
-    "other_ways": ("OTHER_WAYS_TO_GIVE",),
-    "receipts": ("STRIPE_RECEIPTS",),
-}
-"""Each placeholder an FAQ answer may use, and the settings its text comes from."""
-
 
 def _operator_text(settings: Settings, name: str, language: str) -> Html | None:
     value = settings.localized(name, language)
@@ -60,7 +51,8 @@ def with_notes(text: str, *notes: str | None) -> str:
 
 
 def faq_values(t: Texts, settings: Settings) -> dict[str, str]:
-    """What every placeholder of `PLACEHOLDERS` stands for in an FAQ answer."""
+    """What each placeholder an FAQ answer may use stands for (tests/test_truth.py lists the
+    settings behind each answer)."""
     return {
         "emergency_contact": emergency_contact(t, settings),
         "campaign": campaign(t, settings),
