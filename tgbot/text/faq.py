@@ -70,7 +70,7 @@ class KnowledgeBase:
             for topic_id, topic in data["topics"].items()
         ]
         self.examples = [
-            (topic_id, frozenset(self.content_stems(question)))
+            (topic_id, frozenset(self.content_stems(self.words_of(words(question)))))
             for topic_id, topic in data["topics"].items()
             for question in topic["questions"]
         ]
@@ -78,11 +78,11 @@ class KnowledgeBase:
         self.vocabulary = Vocabulary(self.idf)
         self._unknown_weight = max(self.idf.values(), default=1.0)
 
-    def words_of(self, text: str) -> list[str]:
-        """The question's first words as the examples would spell them: text-speak spelled
-        out (`ppl` → `people`), accents put back (`ou` → `où`)."""
+    def words_of(self, typed: list[str]) -> list[str]:
+        """Normalized words as the examples would spell them: text-speak spelled out (`ppl` →
+        `people`), accents put back (`ou` → `où`)."""
         found = []
-        for word in words(text)[:MAX_QUESTION_WORDS]:
+        for word in typed:
             if word in self.variants:
                 found += words(self.variants[word])
             elif word not in self.own_words:
@@ -91,14 +91,13 @@ class KnowledgeBase:
                 found.append(word)
         return found
 
-    def evidence(self, text: str) -> int:
-        """How many of the question's words this language's examples use."""
-        return sum(word in self.own_words for word in self.words_of(text))
+    def evidence(self, spelled: list[str]) -> int:
+        """How many of the question's words (from `words_of`) this language's examples use."""
+        return sum(word in self.own_words for word in spelled)
 
-    def content_stems(self, text: str) -> list[str]:
-        first = self.words_of(text)
+    def content_stems(self, spelled: list[str]) -> list[str]:
         found = (
-            word if self.letters.isdisjoint(word) else stem(word, self.language) for word in first
+            word if self.letters.isdisjoint(word) else stem(word, self.language) for word in spelled
         )
         return [term for term in found if term not in self.stopwords]
 
@@ -113,8 +112,9 @@ class KnowledgeBase:
     def _weight(self, term: str) -> float:
         return self.idf.get(term, self._unknown_weight)
 
-    def best(self, text: str) -> Match | None:
-        question = {self.vocabulary.resolve(term) for term in self.content_stems(text)}
+    def best(self, spelled: list[str]) -> Match | None:
+        """The best topic for a question's words, as `words_of` spells them."""
+        question = {self.vocabulary.resolve(term) for term in self.content_stems(spelled)}
         if not question:
             return None
         question_weight = sum(self._weight(term) for term in question)
@@ -151,12 +151,14 @@ class Faq:
 
         Another language's base takes part only when more of the message's words are its own.
         """
-        own = self.bases[language].evidence(text) if language in self.bases else 0
+        typed = words(text)[:MAX_QUESTION_WORDS]
+        spelled = {code: base.words_of(typed) for code, base in self.bases.items()}
+        own = self.bases[language].evidence(spelled[language]) if language in self.bases else 0
         candidates = []
-        for base in self.bases.values():
-            if base.language != language and base.evidence(text) <= own:
+        for code, base in self.bases.items():
+            if code != language and base.evidence(spelled[code]) <= own:
                 continue
-            found = base.best(text)
+            found = base.best(spelled[code])
             if found is not None:
                 bonus = OWN_LANGUAGE_BONUS if found.language == language else 0.0
                 candidates.append((found.score + bonus, found))
