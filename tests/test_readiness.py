@@ -9,8 +9,8 @@ one copy.
 import asyncio
 import sqlite3
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import asynccontextmanager, closing, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, closing
 from http import HTTPStatus
 
 import httpx
@@ -71,12 +71,15 @@ async def each_got_one_copy(bot) -> None:
     assert copies == dict.fromkeys(SUBSCRIBERS, 1)
 
 
-@contextmanager
-def write_lock(bot) -> Iterator[None]:
-    """Another connection holds SQLite's write lock: the bot's writes wait, then fail."""
+@asynccontextmanager
+async def write_lock(bot) -> AsyncIterator[None]:
+    """Another connection holds SQLite's write lock: the bot's writes wait, then fail. It is
+    taken in a thread, so that a write of the bot's own that is under way can finish."""
     path = bot.services.settings.database_path
-    with closing(sqlite3.connect(path, isolation_level=None, timeout=0)) as other:
-        other.execute("BEGIN IMMEDIATE")
+    with closing(
+        sqlite3.connect(path, isolation_level=None, timeout=5, check_same_thread=False)
+    ) as other:
+        await asyncio.to_thread(other.execute, "BEGIN IMMEDIATE")
         yield
         other.execute("ROLLBACK")
 
@@ -87,7 +90,7 @@ async def test_a_broadcast_survives_a_locked_database_and_sends_each_copy_once(b
     bot.api.set_latency(0.05)  # about 20 messages a second: the lock comes mid-way
     bot.services.broadcaster.wake()
     await bot.api.wait_for_call("sendMessage", predicate=lambda call: call.ok)
-    with write_lock(bot):
+    async with write_lock(bot):
         await asyncio.sleep(LOCKED_SECONDS)
     await each_got_one_copy(bot)
 
@@ -95,7 +98,7 @@ async def test_a_broadcast_survives_a_locked_database_and_sends_each_copy_once(b
 @pytest.mark.logs_errors
 async def test_readyz_names_a_supervised_task_that_is_down_until_it_is_back(bot):
     await start_broadcast(bot)
-    with write_lock(bot):
+    async with write_lock(bot):
         bot.services.broadcaster.wake()  # its first write waits out busy_timeout and fails
         await asyncio.sleep(6)
         async with http_client(bot) as http:

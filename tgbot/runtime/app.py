@@ -12,6 +12,7 @@ import handlers
 from handlers.notifications import ChatNotifier
 from tgbot.broadcasts.limiter import OutboundLimiter
 from tgbot.runtime.ordering import PerUserOrder
+from tgbot.runtime.transport import AiohttpRequest
 from tgbot.services import Services
 
 GET_UPDATES_TIMEOUT = 30
@@ -32,11 +33,13 @@ def build_application(services: Services, *, polling: bool) -> Application:
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
         )
-        .get_updates_read_timeout(GET_UPDATES_TIMEOUT + 10)
+        .request(AiohttpRequest())
         # A second connection lets the final getUpdates that confirms handled updates run
         # while the cancelled long poll still holds the first; with one, stopping times out
         # and Telegram sends the last updates again after a restart.
-        .get_updates_connection_pool_size(2)
+        .get_updates_request(
+            AiohttpRequest(connection_pool_size=2, read_timeout=GET_UPDATES_TIMEOUT + 10)
+        )
         .concurrent_updates(PerUserOrder())
         .rate_limiter(
             OutboundLimiter(

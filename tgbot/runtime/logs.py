@@ -1,9 +1,10 @@
 """Logging that keeps secrets and message texts out of the log.
 
-The Bot API puts the token in every URL and httpx logs each request URL at INFO, so HTTP
-client loggers are held at WARNING; python-telegram-bot logs request parameters (message
-texts) at DEBUG, so its loggers are held at INFO. As a second guard, the formatter masks
-configured secrets anywhere in a formatted record, tracebacks included.
+The Bot API puts the token in every URL and HTTP clients log request URLs (httpx at INFO),
+so HTTP client loggers (aiohttp for Telegram, httpx for Stripe) are held at WARNING;
+python-telegram-bot logs request parameters (message texts) at DEBUG, so its loggers are
+held at INFO. As a second guard, the formatter masks configured secrets anywhere in a
+formatted record, tracebacks included.
 """
 
 import logging
@@ -11,6 +12,7 @@ from collections.abc import Iterable
 
 MASK = "[secret]"
 FLOORS = {
+    "aiohttp": logging.WARNING,
     "httpx": logging.WARNING,
     "httpcore": logging.WARNING,
     "uvicorn.access": logging.WARNING,

@@ -188,7 +188,13 @@ async def _run_with(
     )
     stopping = asyncio.Event()
     _stop_on_signals(server, stopping)
-    if not await _reach_telegram(application, stopping):
+    reached = False
+    try:
+        reached = await _reach_telegram(application, stopping)
+    finally:
+        if not reached:  # a failed start leaves open the connections initialize() opened
+            await application.bot.shutdown()
+    if not reached:
         return
     async with application:
         await application.start()
