@@ -9,12 +9,16 @@ Parameters go as form fields, as python-telegram-bot's own transport sends them;
 multipart form data.
 """
 
+from urllib.parse import urlencode
+
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+"""The header of a url-encoded body (multipart form data sets its own)."""
 KEEPALIVE_SECONDS = 5.0
 """How long an idle connection is kept open (httpx's default too)."""
 
@@ -98,9 +102,10 @@ class AiohttpRequest(BaseRequest):
             sock_read=read,
             total=_sum(connect, pool, write, read),
         )
+        body, headers = _body(request_data)
         try:
             async with self._session.request(
-                method, url, data=_body(request_data), timeout=timeout
+                method, url, data=body, headers=headers, timeout=timeout
             ) as response:
                 return response.status, await response.read()
         except TimeoutError as error:  # aiohttp's timeouts (pool, connect, read) are ones
@@ -118,14 +123,21 @@ def _sum(*parts: float | None) -> float | None:
     return None if None in parts else sum(parts)
 
 
-def _body(request_data: RequestData | None) -> aiohttp.FormData | dict[str, str] | None:
-    """Form fields, or multipart form data when the request uploads files."""
+def _body(
+    request_data: RequestData | None,
+) -> tuple[aiohttp.FormData | bytes | None, dict[str, str] | None]:
+    """Form fields, or multipart form data when the request uploads files; and the headers
+    the body needs.
+
+    Plain fields are encoded here: aiohttp's `FormData` draws a random multipart boundary
+    (a system call) even for a form it then sends url-encoded.
+    """
     if request_data is None:
-        return None
+        return None, None
     fields = request_data.json_parameters
     if not request_data.contains_files:
-        return fields
+        return urlencode(fields).encode(), FORM
     form = aiohttp.FormData(fields)
     for name, (filename, content, mimetype) in request_data.multipart_data.items():
         form.add_field(name, content, filename=filename, content_type=mimetype)
-    return form
+    return form, None
