@@ -34,7 +34,8 @@ SUITE = (
     ("faq", "bench.faq", [], ["--repeat", "5"]),
     ("safety", "bench.safety", [], ["--repeat", "5"]),
     ("startup", "bench.startup", [], []),
-    ("updates", "bench.updates", [], ["--updates", "1000", "--paced", "300"]),
+    ("updates", "bench.updates", [], ["--updates", "1000", "--paced", "300", "--per-kind", "300"]),
+    ("fairness", "bench.fairness", [], ["--seconds", "10"]),
     ("broadcast", "bench.broadcast", [], ["--subscribers", "200"]),
     (
         "broadcast-sizes",

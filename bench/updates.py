@@ -6,15 +6,18 @@ The bot runs as production runs it, `python -m tgbot` in a process of its own (p
 handler, SQLite, default settings), against the emulated Telegram Bot API (FakeBotAPI) served
 from this process. It gets a mix of updates, each from a different user: /start, FAQ questions
 in five languages from tests/faq_cases/, taps on main-menu buttons the bot sent (menu:about,
-...), and /progress (without Stripe: "donations are not set up"). Button users sent /start
-first, untimed, so that the menu exists.
+...), /progress (without Stripe: "donations are not set up") and calls for help from
+tests/safety_cases/ (answered with the emergency contact). Button users sent /start first,
+untimed, so that the menu exists.
 
-Two phases per bot:
+Three phases per bot:
 - burst: all `--updates` updates are queued at once; throughput is updates / (last reply
   accepted by the emulator - moment the queue was filled).
 - paced: `--paced` updates arrive at `--rate` per second; latency is from queuing an update
   to the emulator accepting the bot's first reply to it (sendMessage, or answerCallbackQuery
   for a tap), and to its last reply (answers with a follow-up send two messages).
+- by kind: `--per-kind` updates of one kind at a time, queued at once: CPU per update of
+  each kind (the issue's target is at most 2.5x the echo bot's for every kind).
 
 Baseline in the same run: a bare python-telegram-bot bot (one MessageHandler echoing the text,
 one CallbackQueryHandler answering the tap) in its own process, with the same updates against
@@ -23,7 +26,7 @@ with `concurrent_updates(64)` (the bot handles up to 64 at a time). CPU per upda
 process's user + system time (/proc), the steadiest figure on a shared machine; "emulator CPU"
 is this process's, to show when the emulator rather than the bot is the limit.
 
-`--mix start=1` (or faq, button, progress, with weights) sends one kind of update only;
+`--mix start=1` (or faq, button, progress, help, with weights) sends one kind of update only;
 `--profile FILE --bot-only` runs the bot under cProfile (FILE ending in .txt: statistics by
 own time, main thread only) or pyinstrument (any other name), which slow it down 2-3x.
 """
@@ -57,16 +60,20 @@ from playground.telegram import Call, FakeBotAPI
 from tgbot.settings import LANGUAGES
 
 CASES = REPO / "tests" / "faq_cases"
-MIX = "start=25,faq=40,button=25,progress=10"
-KINDS = ("start", "faq", "button", "progress")
+SAFETY_CASES = REPO / "tests" / "safety_cases"
+MIX = "start=22,faq=38,button=22,progress=10,help=8"
+KINDS = ("start", "faq", "button", "progress", "help")
 BUTTONS = ("menu:about", "menu:questions", "menu:progress", "menu:share", "menu:donate")
 READY_USER = 1
 BURST_USERS = 1_000_000
 PACED_USERS = 2_000_000
+KIND_USERS = 3_000_000
+"""The first user of the by-kind bursts; each kind's users start 100,000 further on."""
 QUIET = 0.5
 """Seconds without a new reply after every update got its first one: the run is over."""
 TARGET_SHARE = 0.60
 TARGET_P99 = 0.050
+TARGET_CPU = 2.5
 
 
 @dataclass(frozen=True)
@@ -95,6 +102,14 @@ def faq_questions() -> dict[str, list[str]]:
     return found
 
 
+def calls_for_help() -> dict[str, list[str]]:
+    """The `help` phrasings of tests/safety_cases/, by language."""
+    return {
+        language: tomllib.loads((SAFETY_CASES / f"{language}.toml").read_text("utf-8"))["help"]
+        for language in LANGUAGES
+    }
+
+
 def parse_mix(text: str) -> dict[str, float]:
     """`start=25,faq=40` -> weights by kind of update."""
     mix = {}
@@ -108,7 +123,7 @@ def parse_mix(text: str) -> dict[str, float]:
 
 def plan(count: int, seed: int, mix: dict[str, float]) -> list[Planned]:
     rng = random.Random(seed)  # noqa: S311 - a reproducible mix, nothing secret
-    questions = faq_questions()
+    questions, calls = faq_questions(), calls_for_help()
     kinds, weights = list(mix), list(mix.values())
     planned = []
     for kind in rng.choices(kinds, weights, k=count):
@@ -118,6 +133,7 @@ def plan(count: int, seed: int, mix: dict[str, float]) -> list[Planned]:
             "progress": "/progress",
             "faq": rng.choice(questions[language]),
             "button": rng.choice(BUTTONS),
+            "help": rng.choice(calls[language]),
         }[kind]
         planned.append(Planned(kind, language, text))
     return planned
@@ -135,6 +151,8 @@ class Tracker:
         self.unanswered = 0
         self.last_reply = 0.0
         self.refused: Counter[str] = Counter()
+        self.untracked: Counter[int] = Counter()
+        """Messages to chats with no tracked update (a flooder's, in bench.fairness)."""
 
     def add(self, user_id: int, pending: Pending, query_id: str | None) -> None:
         self.by_chat[user_id] = pending
@@ -167,7 +185,11 @@ class Tracker:
         if call.method == "answerCallbackQuery":
             return self.by_query.get(str(call.params.get("callback_query_id")))
         if is_message(call):
-            return self.by_chat.get(call.params.get("chat_id"))
+            chat = call.params.get("chat_id")
+            pending = self.by_chat.get(chat)
+            if pending is None:
+                self.untracked[chat] += 1
+            return pending
         return None
 
     async def finish(self, child: Child, timeout: float) -> None:  # noqa: ASYNC109
@@ -240,11 +262,16 @@ class PhaseResult:
 
 
 async def burst(
-    api: FakeBotAPI, watcher: CallWatcher, child: Child, updates: list[Planned], menus: dict
+    api: FakeBotAPI,
+    watcher: CallWatcher,
+    child: Child,
+    updates: list[Planned],
+    menus: dict,
+    first_user: int = BURST_USERS,
 ) -> PhaseResult:
     tracker = Tracker(watcher)
     for index, planned in enumerate(updates):
-        user_id = BURST_USERS + index
+        user_id = first_user + index
         query = enqueue(api, user_id, planned, menus)
         tracker.add(user_id, Pending(planned, 0.0), query)
     started, cpu, own_cpu = time.monotonic(), child.cpu_seconds(), time.process_time()
@@ -298,6 +325,7 @@ class BotResult:
     name: str
     burst: PhaseResult
     paced: PhaseResult
+    kinds: dict[str, PhaseResult]
     refused: int
 
 
@@ -319,6 +347,11 @@ async def spawn(kind: str, api: FakeBotAPI, folder: Path, profile: Path | None) 
 async def measure(kind: str, name: str, args: argparse.Namespace) -> BotResult:
     burst_plan = plan(args.updates, args.seed, args.mix)
     paced_plan = plan(args.paced, args.seed + 1, args.mix)
+    kind_plans = {
+        kind: (KIND_USERS + index * 100_000, plan(args.per_kind, args.seed + 2, {kind: 1}))
+        for index, kind in enumerate(args.mix)
+    }
+    everyone = [(BURST_USERS, burst_plan), (PACED_USERS, paced_plan), *kind_plans.values()]
     with tempfile.TemporaryDirectory() as temp:
         async with FakeBotAPI(token=TOKEN) as api:
             watcher = CallWatcher(api)
@@ -327,19 +360,24 @@ async def measure(kind: str, name: str, args: argparse.Namespace) -> BotResult:
                 await wait_until_answering(api, watcher, child, READY_USER)
                 tappers = [
                     (first + index, planned.language)
-                    for first, updates in ((BURST_USERS, burst_plan), (PACED_USERS, paced_plan))
+                    for first, updates in everyone
                     for index, planned in enumerate(updates)
                     if planned.kind == "button"
                 ]
                 menus = await warm_up(api, watcher, child, tappers)
                 burst_result = await burst(api, watcher, child, burst_plan, menus)
                 paced_result = await paced(api, watcher, child, paced_plan, menus, args.rate)
+                by_kind = {
+                    kind: await burst(api, watcher, child, updates, menus, first)
+                    for kind, (first, updates) in kind_plans.items()
+                    if updates
+                }
             finally:
                 code = await child.stop()
             if code not in (0, -15):
                 print(f"{name}: exited with {code}:\n{child.stderr()[-2000:]}", file=sys.stderr)
             refused = len(api.violations)
-    result = BotResult(name, burst_result, paced_result, refused)
+    result = BotResult(name, burst_result, paced_result, by_kind, refused)
     report(result)
     return result
 
@@ -357,6 +395,15 @@ def report(result: BotResult) -> None:
         f" max {ms(max(p.first))}; last reply p50 {ms(statistics.median(p.last))},"
         f" p99 {ms(percentile(p.last, 0.99))}; requests Telegram would refuse: {result.refused}"
     )
+    if result.kinds:
+        print(
+            f"{result.name}: CPU per update by kind: "
+            + ", ".join(f"{kind} {cpu_ms(phase):.2f} ms" for kind, phase in result.kinds.items())
+        )
+
+
+def cpu_ms(phase: PhaseResult) -> float:
+    return phase.bot_cpu / phase.count * 1000
 
 
 def compare(bot: BotResult, baselines: list[BotResult]) -> None:
@@ -369,6 +416,15 @@ def compare(bot: BotResult, baselines: list[BotResult]) -> None:
             f"bot vs {baseline.name}: throughput {share:.0%} (target >= {TARGET_SHARE:.0%}:"
             f" {verdict}); CPU per update x{cpu:.1f}; first-reply p99"
             f" {ms(p99)} vs {ms(percentile(baseline.paced.first, 0.99))}"
+        )
+    sequential = baselines[0]
+    for kind, phase in bot.kinds.items():
+        ratio = cpu_ms(phase) / max(cpu_ms(sequential.kinds[kind]), 1e-9)
+        verdict = "OK" if ratio <= TARGET_CPU else "ABOVE TARGET"
+        print(
+            f"bot vs {sequential.name}, {kind}: CPU per update {cpu_ms(phase):.2f} ms vs"
+            f" {cpu_ms(sequential.kinds[kind]):.2f} ms = x{ratio:.2f} (target <= x{TARGET_CPU:g}:"
+            f" {verdict})"
         )
     verdict = "OK" if p99 < TARGET_P99 else "ABOVE TARGET"
     print(f"bot: first-reply p99 {ms(p99)} (target < {ms(TARGET_P99)}: {verdict})")
@@ -453,6 +509,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=100.0, help="paced updates/s (100)")
     parser.add_argument(
         "--mix", type=parse_mix, default=parse_mix(MIX), help=f"kinds of update and weights ({MIX})"
+    )
+    parser.add_argument(
+        "--per-kind", type=int, default=1000, help="updates per kind in the by-kind bursts (1000)"
     )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
