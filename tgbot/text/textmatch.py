@@ -91,7 +91,8 @@ def learn(texts: Iterable[str], language: str) -> None:
     """Cache the stems of a knowledge base's words: they come up in questions again and again."""
     for text in texts:
         for word in words(text):
-            _KNOWN_STEMS[(word, language)] = _stem(word, language)
+            if (word, language) not in _KNOWN_STEMS:
+                _KNOWN_STEMS[(word, language)] = _stem(word, language)
 
 
 def stems(text: str, language: str) -> list[str]:
