@@ -12,7 +12,8 @@ help). Two phases of `--seconds` each:
 
 Reported: the others' first-reply latency (from queuing an update to the emulator accepting
 the bot's first reply) in each phase, and the difference at p99; the issue's target is at
-most 20 ms. Also what the flooder got back and the bot's CPU in each phase.
+most 20 ms. Also what the flooder got back and the bot's CPU in each phase. `--profile FILE`
+profiles the bot as `bench.updates --profile` does.
 """
 
 import argparse
@@ -27,13 +28,11 @@ from bench.common import (
     TOKEN,
     CallWatcher,
     Child,
-    bot_env,
     ms,
     percentile,
-    python_module,
     wait_until_answering,
 )
-from bench.updates import Pending, Tracker, calls_for_help, faq_questions, plan
+from bench.updates import Pending, Tracker, calls_for_help, faq_questions, plan, spawn
 from playground.telegram import FakeBotAPI
 
 OTHERS_MIX = {"start": 1.0, "faq": 2.0, "progress": 0.5, "help": 0.5}
@@ -84,10 +83,7 @@ async def main(args: argparse.Namespace) -> None:
         folder = Path(temp)
         async with FakeBotAPI(token=TOKEN) as api:
             watcher = CallWatcher(api)
-            child = await Child.spawn(
-                python_module("tgbot"), env=bot_env(folder, api), cwd=folder, folder=folder,
-                name="bot",
-            )  # fmt: skip
+            child = await spawn("bot", api, folder, args.profile)
             try:
                 await wait_until_answering(api, watcher, child, FIRST_OTHER["alone"] - 1)
                 for name, flood in (("alone", 0.0), ("flooded", args.flood)):
@@ -119,6 +115,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=20.0, help="others per second (20)")
     parser.add_argument("--flood", type=float, default=200.0, help="flood messages/s (200)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--profile",
+        type=lambda path: Path(path).resolve(),
+        help="profile the bot's process into this file (as bench.updates --profile)",
+    )
     return parser.parse_args()
 
 
