@@ -91,6 +91,33 @@ def test_the_persons_language_wins_unless_the_message_is_clearly_in_another(
     assert (found.topic, found.language) == (topic, written_in)
 
 
+@pytest.mark.parametrize(
+    ("question", "language", "topic"),
+    [
+        ("who gets the money", "en", "organizers"),
+        ("where does the money go", "en", "money_use"),
+        ("what does a train ticket to berlin cost", "en", "none"),
+        ("сколько стоит билет на самолет до сочи", "ru", "none"),
+        ("supprimer mon compte tiktok", "fr", "none"),
+        ("how do i share my screen on zoom", "en", "none"),
+        ("wie viel uhr ist es", "de", "none"),
+    ],
+)
+def test_question_words_and_look_alikes(question, language, topic):
+    """Question words are cues, not stopwords; a question closer to an off-topic look-alike,
+    or a short one whose heavy word the topic does not know, gets the fallback."""
+    assert answered_topic(question, language) == topic
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_index_finds_every_example_sharing_a_stem(language):
+    """`best()` only scores examples from the inverted index: it must list each exactly."""
+    base = default_faq().bases[language]
+    for position, (_, example) in enumerate(base.examples):
+        assert all(position in base.with_term[term] for term in example)
+    assert sum(map(len, base.with_term.values())) == sum(len(e) for _, e in base.examples)
+
+
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_danger_messages_are_recognized(language):
     """The older phrasings kept here too: danger gets the contact, the rest no clear alarm."""

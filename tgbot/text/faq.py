@@ -4,7 +4,9 @@ Each topic has example questions. A question is reduced to content stems (text-s
 out, accents people left out put back, stopwords dropped, see `textmatch`) and compared with
 every example by an IDF-weighted Dice overlap, where a stem counts as shared when the
 `Vocabulary` maps it to one of the example's (typos, word forms). IDF is computed over topics,
-so words that many topics use weigh little.
+so words that many topics use weigh little. Question words and negation are kept as weak
+cues. Each base also has off-topic examples, look-alikes of its questions: a question closest
+to them gets no answer, as does one that a short question's heavy words are unknown to.
 
 People do not always write in the language they chose, so the question is scored against
 every language's base; the topic ids are shared, so the answer is given in the person's own
@@ -28,6 +30,17 @@ OWN_LANGUAGE_BONUS = 0.05
 """Breaks near-ties between the person's language and the one the message is written in."""
 TIE_BREAK_EXAMPLES = 3
 TIE_BREAK_SHARE = 0.25
+CUE_WEIGHT = 0.3
+"""Question words and negation (`who`, `not`) tell topics apart (`who gets the money` is about
+the organisers, `where does the money go` about its use) but must not outweigh a content word."""
+OFF_TOPIC = "off_topic"
+"""The negative class: its examples are look-alikes of the topics' questions (`how much is a
+flight`, `delete my instagram account`); a question closest to them gets no answer."""
+SHORT_QUESTION_TERMS = 3
+COVERAGE_FLOOR = 0.6
+"""A short question has no room for filler: each heavy word is what it asks about. A topic's
+score is scaled from this floor (none of the question's weight known to the topic) up to 1
+(all of it), so `how do i share my screen on zoom` does not reach `share` on `share` alone."""
 MAX_QUESTION_WORDS = 60
 """Long messages are judged by their first words: no question needs more, and it bounds the
 work a hostile 4096-character message can cause."""
@@ -56,27 +69,49 @@ class KnowledgeBase:
         data = load_toml(language, "faq")
         self.language = language
         self.variants: dict[str, str] = data.get("variants", {})
+        off_topic = data.get(OFF_TOPIC, {}).get("questions", [])
         questions = [q for topic in data["topics"].values() for q in topic["questions"]]
-        learn([*questions, *data["stopwords"], *self.variants.values()], language)
+        cues = data.get("cues", [])
+        spelled = [*questions, *off_topic, *data["stopwords"], *cues, *self.variants.values()]
+        learn(spelled, language)
         self.own_words = frozenset(words(" ".join([*questions, *data["stopwords"]])))
         """Words this language's examples use: the evidence that a message is written in it."""
         self.accented = {unaccented(word): word for word in self.own_words}
         """Own words by their unaccented spelling, as people often type them (`ou` for `où`)."""
         # A word sharing no letter with the examples is unknown whatever its stem: not stemmed.
         self.letters = frozenset("".join(self.own_words))
-        self.stopwords = frozenset(s for word in data["stopwords"] for s in stems(word, language))
+        self.cues = frozenset(s for word in cues for s in stems(word, language))
+        """Stems of question words and negation: kept, but weighing `CUE_WEIGHT` of their IDF."""
+        self.stopwords = (
+            frozenset(s for word in data["stopwords"] for s in stems(word, language)) - self.cues
+        )
         self.topics = [
             Topic(topic_id, topic["button"], topic["answer"], topic.get("follow_up"))
             for topic_id, topic in data["topics"].items()
         ]
         self.examples = [
             (topic_id, frozenset(self.content_stems(self.words_of(words(question)))))
-            for topic_id, topic in data["topics"].items()
-            for question in topic["questions"]
+            for topic_id, questions_of_topic in [
+                *((topic_id, topic["questions"]) for topic_id, topic in data["topics"].items()),
+                (OFF_TOPIC, off_topic),
+            ]
+            for question in questions_of_topic
         ]
         self.idf = self._topic_idf()
         self.vocabulary = Vocabulary(self.idf)
         self._unknown_weight = max(self.idf.values(), default=1.0)
+        self.topic_terms: dict[str, set[str]] = {}
+        """Every stem a topic's examples use: what it knows about (see `COVERAGE_FLOOR`)."""
+        self.with_term: dict[str, list[int]] = {}
+        """Inverted index: the examples (positions in `examples`) using each stem, so that a
+        question is compared only with the examples it shares a stem with."""
+        for position, (topic_id, example) in enumerate(self.examples):
+            self.topic_terms.setdefault(topic_id, set()).update(example)
+            for term in example:
+                self.with_term.setdefault(term, []).append(position)
+        self.example_weights = [
+            sum(self._weight(term) for term in example) for _, example in self.examples
+        ]
 
     def words_of(self, typed: list[str]) -> list[str]:
         """Normalized words as the examples would spell them: text-speak spelled out (`ppl` →
@@ -110,7 +145,8 @@ class KnowledgeBase:
         return {term: math.log(1 + count / len(ids)) for term, ids in topics_with.items()}
 
     def _weight(self, term: str) -> float:
-        return self.idf.get(term, self._unknown_weight)
+        weight = self.idf.get(term, self._unknown_weight)
+        return weight * CUE_WEIGHT if term in self.cues else weight
 
     def best(self, spelled: list[str]) -> Match | None:
         """The best topic for a question's words, as `words_of` spells them."""
@@ -118,20 +154,30 @@ class KnowledgeBase:
         if not question:
             return None
         question_weight = sum(self._weight(term) for term in question)
+        sharing = sorted({p for term in question for p in self.with_term.get(term, ())})
         by_topic: dict[str, list[float]] = {}
-        for topic_id, example in self.examples:
+        for position in sharing:
+            topic_id, example = self.examples[position]
             shared = sum(self._weight(term) for term in question & example)
             if shared:
-                example_weight = sum(self._weight(term) for term in example)
-                score = 2 * shared / (question_weight + example_weight)
+                score = 2 * shared / (question_weight + self.example_weights[position])
                 by_topic.setdefault(topic_id, []).append(score)
         if not by_topic:
             return None
-        topic_id, score = max(
-            ((topic_id, _topic_score(scores)) for topic_id, scores in by_topic.items()),
-            key=lambda pair: pair[1],
+        scored = (
+            (topic, _topic_score(scores) * self._coverage(question, topic, question_weight))
+            for topic, scores in by_topic.items()
         )
+        topic_id, score = max(scored, key=lambda pair: pair[1])
         return Match(topic_id, score, self.language)
+
+    def _coverage(self, question: set[str], topic_id: str, question_weight: float) -> float:
+        """The factor for a short question's weight that `topic_id` does not know."""
+        if len(question) > SHORT_QUESTION_TERMS:
+            return 1.0
+        known = self.topic_terms[topic_id]
+        covered = sum(self._weight(term) for term in question if term in known)
+        return COVERAGE_FLOOR + (1 - COVERAGE_FLOOR) * covered / question_weight
 
 
 def _topic_score(example_scores: list[float]) -> float:
@@ -165,7 +211,7 @@ class Faq:
         if not candidates:
             return None
         _, found = max(candidates, key=lambda pair: pair[0])
-        return found if found.score >= MIN_SCORE else None
+        return found if found.score >= MIN_SCORE and found.topic != OFF_TOPIC else None
 
     def topics(self, language: str) -> list[Topic]:
         return self.bases[language].topics
