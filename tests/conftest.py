@@ -153,12 +153,12 @@ def stripe_settings(stripe_fake: FakeStripe) -> dict[str, str]:
 
 def pytest_terminal_summary(terminalreporter) -> None:
     """Report FAQ accuracy and the danger check's figures per language."""
-    from tests.test_faq import ACCURACY, UNTOUCHED_ACCURACY
+    from tests.test_faq import ACCURACY, HELD_OUT_ACCURACY
     from tests.test_safety_cases import report_lines
 
     for line in report_lines():
         terminalreporter.write_line(line)
-    for name, figures in (("tuned", ACCURACY), ("untouched", UNTOUCHED_ACCURACY)):
+    for name, figures in (("tuned", ACCURACY), *HELD_OUT_ACCURACY.items()):
         if figures:
             shares = ", ".join(f"{lang} {share:.1%}" for lang, share in sorted(figures.items()))
             terminalreporter.write_line(f"FAQ accuracy on tests/faq_cases ({name}): {shares}")
