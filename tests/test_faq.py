@@ -12,7 +12,7 @@ from tgbot.text.faq import default_faq
 from tgbot.text.safety import Danger, default_safety_check
 
 CASES = Path(__file__).parent / "faq_cases"
-HELD_OUT = ("untouched", "untouched2", "untouched3")
+HELD_OUT = ("untouched", "untouched2", "untouched3", "untouched4")
 """Folders of tests/faq_cases/ written before a matcher change and never tuned on (see each
 file's header): `untouched` before issue 12's first, `untouched2` before its second,
 `untouched3` before its third."""
@@ -127,6 +127,47 @@ def test_question_words_and_look_alikes(question, language, topic):
     """Question words are cues, not stopwords; a question closer to an off-topic look-alike,
     or a short one whose heavy word the topic does not know, gets the fallback."""
     assert answered_topic(question, language) == topic
+
+
+@pytest.mark.parametrize(
+    ("question", "language", "topic"),
+    [
+        (
+            "my sister sent me the link this morning and i read the whole story about the men "
+            "and women taken from their homes in chechnya, it is awful. i have never given to "
+            "anything like this before. how do i actually give some money?",
+            "en",
+            "how_to_donate",
+        ),
+        (
+            "je suis enseignante et je parle souvent de droits humains avec mes élèves, mais je "
+            "ne connais pas bien votre projet ni les gens derrière : qui est à l'origine de "
+            "cette collecte ?",
+            "fr",
+            "organizers",
+        ),
+    ],
+)
+def test_a_long_message_is_answered_on_its_question(question, language, topic):
+    """The context around a question is not a mismatch (`QUESTION_WEIGHT_CAP`)."""
+    assert answered_topic(question, language) == topic
+
+
+@pytest.mark.parametrize(
+    ("word", "language", "topic"),
+    [
+        ("spent", "en", "money_use"),
+        ("subscribe", "en", "updates"),
+        ("квитанция", "ru", "receipt"),
+        ("steuer", "de", "tax"),
+        ("bénévole", "fr", "volunteer"),
+    ],
+)
+def test_the_topic_model_favours_the_topic_a_word_is_typical_of(word, language, topic):
+    base = default_faq().bases[language]
+    likelihoods = base.topic_likelihoods(set(base.content_stems(base.words_of([word]))))
+    assert max(likelihoods, key=likelihoods.__getitem__) == topic
+    assert sorted(likelihoods.values())[-2] < 1.0
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

@@ -6,7 +6,9 @@ every example by an IDF-weighted Dice overlap, where a stem counts as shared whe
 `Vocabulary` maps it to one of the example's (typos, word forms). IDF is computed over topics,
 so words that many topics use weigh little. Question words and negation are kept as weak
 cues. Each base also has off-topic examples, look-alikes of its questions: a question closest
-to them gets no answer, as does one that a short question's heavy words are unknown to.
+to them gets no answer, as does one that a short question's heavy words are unknown to. A
+naive Bayes model of each topic's words over all its examples tempers the example scores, and
+a long message is compared on about as much weight as a short question carries.
 
 People do not always write in the language they chose, so the question is scored against
 every language's base; the topic ids are shared, so the answer is given in the person's own
@@ -41,6 +43,16 @@ COVERAGE_FLOOR = 0.6
 """A short question has no room for filler: each heavy word is what it asks about. A topic's
 score is scaled from this floor (none of the question's weight known to the topic) up to 1
 (all of it), so `how do i share my screen on zoom` does not reach `share` on `share` alone."""
+QUESTION_WEIGHT_CAP = 8.0
+"""A long message is compared as if it were a question of about three heavy words: the words
+around the question (`i gave last month and since then…`) are context, not a mismatch, and
+would otherwise push every example's score under `MIN_SCORE`."""
+TOPIC_MODEL_SHARE = 0.3
+"""How much the topic model (`KnowledgeBase.topic_likelihoods`) can lower a topic's score.
+Examples are matched one by one; the model weighs each word by how typical it is of each topic
+across all its examples, so `what does my 50 bucks buy` leans to the topic where `buy` is
+typical rather than to the one whose single example shares the most weight."""
+SMOOTHING = 0.5
 MAX_QUESTION_WORDS = 60
 """Long messages are judged by their first words: no question needs more, and it bounds the
 work a hostile 4096-character message can cause."""
@@ -112,6 +124,7 @@ class KnowledgeBase:
         self.example_weights = [
             sum(self._weight(term) for term in example) for _, example in self.examples
         ]
+        self._log_likelihood, self._log_unseen = self._topic_model()
 
     def words_of(self, typed: list[str]) -> list[str]:
         """Normalized words as the examples would spell them: text-speak spelled out (`ppl` →
@@ -144,6 +157,35 @@ class KnowledgeBase:
         count = len(self.topics)
         return {term: math.log(1 + count / len(ids)) for term, ids in topics_with.items()}
 
+    def _topic_model(self) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
+        """Multinomial naive Bayes over the examples' stems, smoothed: per topic, the log
+        likelihood of each stem its examples use, and of one they never use."""
+        counts: dict[str, dict[str, int]] = {}
+        for topic_id, example in self.examples:
+            of_topic = counts.setdefault(topic_id, {})
+            for term in example:
+                of_topic[term] = of_topic.get(term, 0) + 1
+        known = len(self.idf)
+        likelihood, unseen = {}, {}
+        for topic_id, of_topic in counts.items():
+            total = math.log(sum(of_topic.values()) + SMOOTHING * known)
+            likelihood[topic_id] = {
+                term: math.log(count + SMOOTHING) - total for term, count in of_topic.items()
+            }
+            unseen[topic_id] = math.log(SMOOTHING) - total
+        return likelihood, unseen
+
+    def topic_likelihoods(self, question: set[str]) -> dict[str, float]:
+        """Each topic's likelihood of the question's known stems, relative to the likeliest
+        topic's (which gets 1)."""
+        known = [term for term in question if term in self.idf]
+        logs = {
+            topic_id: sum(of_topic.get(term, self._log_unseen[topic_id]) for term in known)
+            for topic_id, of_topic in self._log_likelihood.items()
+        }
+        top = max(logs.values())
+        return {topic_id: math.exp(log - top) for topic_id, log in logs.items()}
+
     def _weight(self, term: str) -> float:
         weight = self.idf.get(term, self._unknown_weight)
         return weight * CUE_WEIGHT if term in self.cues else weight
@@ -154,18 +196,25 @@ class KnowledgeBase:
         if not question:
             return None
         question_weight = sum(self._weight(term) for term in question)
+        compared_weight = min(question_weight, QUESTION_WEIGHT_CAP)
         sharing = sorted({p for term in question for p in self.with_term.get(term, ())})
         by_topic: dict[str, list[float]] = {}
         for position in sharing:
             topic_id, example = self.examples[position]
             shared = sum(self._weight(term) for term in question & example)
             if shared:
-                score = 2 * shared / (question_weight + self.example_weights[position])
+                score = min(1.0, 2 * shared / (compared_weight + self.example_weights[position]))
                 by_topic.setdefault(topic_id, []).append(score)
         if not by_topic:
             return None
+        likelihood = self.topic_likelihoods(question)
         scored = (
-            (topic, _topic_score(scores) * self._coverage(question, topic, question_weight))
+            (
+                topic,
+                _topic_score(scores)
+                * self._coverage(question, topic, question_weight)
+                * (1 - TOPIC_MODEL_SHARE + TOPIC_MODEL_SHARE * likelihood[topic]),
+            )
             for topic, scores in by_topic.items()
         )
         topic_id, score = max(scored, key=lambda pair: pair[1])
