@@ -17,7 +17,7 @@ HELD_OUT = ("untouched", "untouched2", "untouched3", "untouched4")
 file's header): `untouched` before issue 12's first, `untouched2` before its second,
 `untouched3` before its third."""
 MIN_ACCURACY = 0.97
-TUNING = ("typed", "typed2", "typed3", "typed4", "typed5")
+TUNING = ("typed", "typed2", "typed3", "typed4", "typed5", "typed6", "typed7")
 """More tuning sets of tests/faq_cases/: text-speak, other writers, question words and
 negations, round-2 and round-4 helpers' own check sets (see each file's header)."""
 MIN_TUNING_ACCURACY = 0.90
