@@ -12,16 +12,16 @@ from tgbot.text.faq import default_faq
 from tgbot.text.safety import Danger, default_safety_check
 
 CASES = Path(__file__).parent / "faq_cases"
-HELD_OUT = ("untouched", "untouched2", "untouched3", "untouched4")
+HELD_OUT = ("untouched", "untouched2", "untouched3", "untouched4", "untouched5")
 """Folders of tests/faq_cases/ written before a matcher change and never tuned on (see each
 file's header): `untouched` before issue 12's first, `untouched2` before its second,
-`untouched3` before its third."""
+`untouched3` before its third, `untouched4` and `untouched5` before its fifth and sixth."""
 MIN_ACCURACY = 0.97
-TUNING = ("typed", "typed2", "typed3", "typed4", "typed5", "typed6", "typed7")
+TUNING = ("typed", "typed2", "typed3", "typed4", "typed5", "typed6", "typed7", "typed8", "typed9")
 """More tuning sets of tests/faq_cases/: text-speak, other writers, question words and
-negations, round-2 and round-4 helpers' own check sets (see each file's header)."""
-MIN_TUNING_ACCURACY = 0.90
-MIN_HELD_OUT_ACCURACY = 0.85
+negations, later rounds' fresh check sets and their helpers' own sets (see each file's header)."""
+MIN_TUNING_ACCURACY = 0.95
+MIN_HELD_OUT_ACCURACY = 0.90
 """A floor against regressions. Issue 12's target is 0.95; the figures reached are printed
 at the end of every run (conftest) and reported on the issue."""
 ACCURACY: dict[str, float] = {}
