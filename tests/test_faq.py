@@ -170,6 +170,22 @@ def test_the_topic_model_favours_the_topic_a_word_is_typical_of(word, language, 
     assert sorted(likelihoods.values())[-2] < 1.0
 
 
+@pytest.mark.parametrize(
+    ("question", "language"),
+    [
+        ("How can I help?", "en"),
+        ("как я могу помочь?", "ru"),
+        ("wie kann ich helfen?", "de"),
+        ("comment puis-je aider ?", "fr"),
+        ("¿cómo puedo ayudar?", "es"),
+    ],
+)
+def test_how_can_i_help_is_answered_with_giving_and_sharing(question, language):
+    """The commonest message to an appeal: the donate answer, which also points to /share."""
+    assert answered_topic(question, language) == "how_to_donate"
+    assert "/share" in default_faq().topic(language, "how_to_donate").answer
+
+
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_the_index_finds_every_example_sharing_a_stem(language):
     """`best()` only scores examples from the inverted index: it must list each exactly."""
