@@ -150,6 +150,12 @@ async def test_unmatched_question_gets_the_fallback_and_topic_buttons(bot):
     assert (await bot.api.wait_for_message(9)).text == answer("en", "money_use")
 
 
+async def test_thanks_get_a_reply_of_their_own_not_a_topics_answer(bot):
+    user = bot.api.make_user(17, language_code="en")
+    reply = await say(bot, user, "thank you so much!")
+    assert reply.text == answer("en", "thanks")
+
+
 async def test_contact_answer_includes_the_configured_emergency_contact(bot):
     user = bot.api.make_user(10, language_code="en")
     reply = await say(bot, user, "how can I contact you?")

@@ -137,6 +137,12 @@ def test_faq_topics_are_the_same_everywhere_and_render(language):
     follow_ups = [topic.follow_up for topic in topics]
     assert follow_ups == [topic.follow_up for topic in faq.topics("en")]
     assert {f for f in follow_ups if f} <= set(FOLLOW_UPS)
+    small_talk = faq.bases[language].small_talk
+    assert [kind.id for kind in small_talk] == [kind.id for kind in faq.bases["en"].small_talk]
+    for kind in small_talk:
+        assert kind.button is None
+        assert kind.follow_up is None
+        assert 1 <= utf16_len(parse_html(kind.answer)[0]) <= MessageLimit.MAX_TEXT_LENGTH
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

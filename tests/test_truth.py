@@ -54,6 +54,8 @@ DEPENDS_ON = {
     "faq:other_ways": {"OTHER_WAYS_TO_GIVE", "ORGANISERS_CONTACT"},
     "faq:tax": {"ORGANISERS_CONTACT"},
     "faq:receipt": {"STRIPE_RECEIPTS"},
+    "faq:thanks": set(),
+    "faq:greeting": set(),
     "donate offer": {"OTHER_WAYS_TO_GIVE", "RUSSIA_CAUTION"},
     "share intro": {"RUSSIA_CAUTION"},
     "privacy": {"BACKUP_RETENTION_DAYS"},
@@ -76,8 +78,10 @@ NUMBER = re.compile(r"\d[\d,.\u00a0\u202f ]*\d|\d")
 def rendered(language: str, settings) -> dict[str, str]:
     t = texts(language)
     values = faq_values(t, settings)
+    base = default_faq().bases[language]
     found = {
-        f"faq:{topic.id}": topic.answer.format(**values) for topic in default_faq().topics(language)
+        f"faq:{topic.id}": topic.answer.format(**values)
+        for topic in [*base.topics, *base.small_talk]
     }
     found["donate offer"] = offer_text(t, settings, monthly=False)
     found["share intro"] = with_notes(t("share.intro"), caution(t, settings, "share"))

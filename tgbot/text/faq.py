@@ -38,6 +38,11 @@ the organisers, `where does the money go` about its use) but must not outweigh a
 OFF_TOPIC = "off_topic"
 """The negative class: its examples are look-alikes of the topics' questions (`how much is a
 flight`, `delete my instagram account`); a question closest to them gets no answer."""
+SMALL_TALK = "small_talk"
+"""Kinds of message that are not questions (`thanks`, `hello`): each gets a short reply of its
+own instead of the fallback, and has no button. They are told by all their words, stopwords
+included (`SMALL_TALK_OVERLAP`), not by content words: `thanks for the info` must not make
+`info` a word of thanks."""
 SHORT_QUESTION_TERMS = 3
 COVERAGE_FLOOR = 0.6
 """A short question has no room for filler: each heavy word is what it asks about. A topic's
@@ -53,6 +58,10 @@ Examples are matched one by one; the model weighs each word by how typical it is
 across all its examples, so `what does my 50 bucks buy` leans to the topic where `buy` is
 typical rather than to the one whose single example shares the most weight."""
 SMOOTHING = 0.5
+SMALL_TALK_OVERLAP = 0.66
+"""A message is small talk when it and a small-talk example share most of their words (`hi
+there` and `hi`), and that overlap is at least the best topic's score: `thank you so much` is
+thanks although `much` reaches `cost`, `thanks, and how do i donate?` is a question."""
 MAX_QUESTION_WORDS = 60
 """Long messages are judged by their first words: no question needs more, and it bounds the
 work a hostile 4096-character message can cause."""
@@ -61,7 +70,8 @@ work a hostile 4096-character message can cause."""
 @dataclass(frozen=True, slots=True)
 class Topic:
     id: str
-    button: str
+    button: str | None
+    """None for small talk, which is only ever a reply."""
     answer: str
     follow_up: str | None = None
     """A feature to run after the answer (`progress`, `donate`): live figures, buttons."""
@@ -82,10 +92,12 @@ class KnowledgeBase:
         self.language = language
         self.variants: dict[str, str] = data.get("variants", {})
         off_topic = data.get(OFF_TOPIC, {}).get("questions", [])
+        small_talk: dict[str, dict] = data.get(SMALL_TALK, {})
         questions = [q for topic in data["topics"].values() for q in topic["questions"]]
+        chat = [q for kind in small_talk.values() for q in kind["questions"]]
         cues = data.get("cues", [])
-        spelled = [*questions, *off_topic, *data["stopwords"], *cues, *self.variants.values()]
-        learn(spelled, language)
+        learn([*questions, *chat, *off_topic, *data["stopwords"], *cues], language)
+        learn(self.variants.values(), language)
         self.own_words = frozenset(words(" ".join([*questions, *data["stopwords"]])))
         """Words this language's examples use: the evidence that a message is written in it."""
         self.accented = {unaccented(word): word for word in self.own_words}
@@ -101,14 +113,28 @@ class KnowledgeBase:
             Topic(topic_id, topic["button"], topic["answer"], topic.get("follow_up"))
             for topic_id, topic in data["topics"].items()
         ]
+        self.small_talk = [
+            Topic(kind, None, reply["answer"], reply.get("follow_up"))
+            for kind, reply in small_talk.items()
+        ]
         self.examples = [
-            (topic_id, frozenset(self.content_stems(self.words_of(words(question)))))
-            for topic_id, questions_of_topic in [
+            (class_id, frozenset(self.content_stems(self.words_of(words(question)))))
+            for class_id, questions_of_class in [
                 *((topic_id, topic["questions"]) for topic_id, topic in data["topics"].items()),
                 (OFF_TOPIC, off_topic),
             ]
-            for question in questions_of_topic
+            for question in questions_of_class
         ]
+        self.small_talk_phrases = [
+            (kind, frozenset(self.stems_of(self.words_of(words(question)))))
+            for kind, reply in small_talk.items()
+            for question in reply["questions"]
+        ]
+        """Small-talk examples as all their stems, stopwords included."""
+        self.phrases_with: dict[str, list[int]] = {}
+        for position, (_, phrase) in enumerate(self.small_talk_phrases):
+            for term in phrase:
+                self.phrases_with.setdefault(term, []).append(position)
         self.idf = self._topic_idf()
         self.vocabulary = Vocabulary(self.idf)
         self._unknown_weight = max(self.idf.values(), default=1.0)
@@ -143,11 +169,13 @@ class KnowledgeBase:
         """How many of the question's words (from `words_of`) this language's examples use."""
         return sum(word in self.own_words for word in spelled)
 
-    def content_stems(self, spelled: list[str]) -> list[str]:
-        found = (
+    def stems_of(self, spelled: list[str]) -> list[str]:
+        return [
             word if self.letters.isdisjoint(word) else stem(word, self.language) for word in spelled
-        )
-        return [term for term in found if term not in self.stopwords]
+        ]
+
+    def content_stems(self, spelled: list[str]) -> list[str]:
+        return [term for term in self.stems_of(spelled) if term not in self.stopwords]
 
     def _topic_idf(self) -> dict[str, float]:
         topics_with: dict[str, set[str]] = {}
@@ -191,8 +219,18 @@ class KnowledgeBase:
         return weight * CUE_WEIGHT if term in self.cues else weight
 
     def best(self, spelled: list[str]) -> Match | None:
-        """The best topic for a question's words, as `words_of` spells them."""
-        question = {self.vocabulary.resolve(term) for term in self.content_stems(spelled)}
+        """The best topic or kind of small talk for a question's words, as `words_of` spells
+        them (see `SMALL_TALK_OVERLAP`)."""
+        said = self.stems_of(spelled)
+        content = {term for term in said if term not in self.stopwords}
+        found = self._best_topic(content)
+        chat = self._small_talk(set(said), content)
+        if chat is not None and (found is None or chat.score >= found.score):
+            return chat
+        return found
+
+    def _best_topic(self, content: set[str]) -> Match | None:
+        question = {self.vocabulary.resolve(term) for term in content}
         if not question:
             return None
         question_weight = sum(self._weight(term) for term in question)
@@ -219,6 +257,20 @@ class KnowledgeBase:
         )
         topic_id, score = max(scored, key=lambda pair: pair[1])
         return Match(topic_id, score, self.language)
+
+    def _small_talk(self, said: set[str], content: set[str]) -> Match | None:
+        """The kind of small talk most of whose words a message shares, stopwords included.
+        Every content word of the message must be the example's: `you are the best` is not
+        `are you near the goal`."""
+        sharing = {p for term in said for p in self.phrases_with.get(term, ())}
+        phrases = (self.small_talk_phrases[p] for p in sharing)
+        overlaps = (
+            (2 * len(said & phrase) / (len(said) + len(phrase)), kind)
+            for kind, phrase in phrases
+            if content <= phrase
+        )
+        overlap, kind = max(overlaps, default=(0.0, ""))
+        return Match(kind, overlap, self.language) if overlap >= SMALL_TALK_OVERLAP else None
 
     def _coverage(self, question: set[str], topic_id: str, question_weight: float) -> float:
         """The factor for a short question's weight that `topic_id` does not know."""
@@ -263,10 +315,13 @@ class Faq:
         return found if found.score >= MIN_SCORE and found.topic != OFF_TOPIC else None
 
     def topics(self, language: str) -> list[Topic]:
+        """The topics people can ask about, each with its button (small talk is not one)."""
         return self.bases[language].topics
 
     def topic(self, language: str, topic_id: str) -> Topic | None:
-        return next((t for t in self.bases[language].topics if t.id == topic_id), None)
+        """A topic or a kind of small talk, by id."""
+        base = self.bases[language]
+        return next((t for t in [*base.topics, *base.small_talk] if t.id == topic_id), None)
 
 
 @cache
