@@ -14,13 +14,14 @@ from tgbot.text.i18n import load_toml
 from tgbot.text.safety import Danger, default_safety_check
 
 CASES = Path(__file__).parent / "faq_cases"
-HELD_OUT = ("untouched", *(f"untouched{n}" for n in range(2, 9)))
+HELD_OUT = ("untouched", *(f"untouched{n}" for n in range(2, 10)))
 """Folders of tests/faq_cases/ written before a matcher change and never tuned on (see each
 file's header): `untouched` before issue 12's first, `untouched2` before its second,
 `untouched3` before its third, `untouched4` to `untouched7` before its fifth to eighth
-(`untouched7` is French only), `untouched8` before the last French one."""
+(`untouched7` is French only), `untouched8` and `untouched9` (English only) before the
+last French and English ones."""
 MIN_ACCURACY = 0.97
-TUNING = ("typed", *(f"typed{n}" for n in range(2, 19)))
+TUNING = ("typed", *(f"typed{n}" for n in range(2, 22)))
 """More tuning sets of tests/faq_cases/: text-speak, other writers, question words and
 negations, later rounds' fresh check sets and their helpers' own sets (see each file's header)."""
 WRITTEN_FOR = {
@@ -32,6 +33,10 @@ WRITTEN_FOR = {
     "typed16": ("fr",),
     "typed17": ("en",),
     "typed18": ("fr",),
+    "typed19": ("en",),
+    "typed20": ("en",),
+    "typed21": ("en",),
+    "untouched9": ("en",),
     "untouched7": ("fr",),
 }
 """Sets written for some languages only; the others are in every language."""
@@ -161,9 +166,8 @@ def test_question_words_and_look_alikes(question, language, topic):
     ("question", "language", "topic"),
     [
         (
-            "my sister sent me the link this morning and i read the whole story about the men "
-            "and women taken from their homes in chechnya, it is awful. i have never given to "
-            "anything like this before. how do i actually give some money?",
+            "my sister sent me the link this morning and i have been thinking about it all day "
+            "at work, i really want to do something, so how do i donate money to the appeal?",
             "en",
             "how_to_donate",
         ),
