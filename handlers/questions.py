@@ -19,6 +19,7 @@ from handlers.subscription import news_offer
 from tgbot.services import services
 from tgbot.text.faq import Topic
 from tgbot.text.i18n import Texts
+from tgbot.text.safety import Danger
 
 Result = TypeVar("Result")
 _MATCHING = ThreadPoolExecutor(max_workers=1, thread_name_prefix="matching")
@@ -73,16 +74,25 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if await donations.take_typed_amount(update, context, t):
         return
     found = await off_loop(services(context).faq.match, text, t.language)
-    if found is None and donations.awaits_amount(context, update.effective_user.id):
+    topic = services(context).faq.topic(t.language, found.topic) if found else None
+    if topic is not None and topic.follow_up == "donate" and called_for_help(text, context):
+        topic = None
+    if topic is None and donations.awaits_amount(context, update.effective_user.id):
         await donations.ask_for_digits(update, context, t)  # "twenty", not a question
         return
-    if found is None:
+    if topic is None:
         await update.effective_message.reply_text(
             t("faq.fallback"), reply_markup=topic_buttons(t, context)
         )
         return
-    topic = services(context).faq.topic(t.language, found.topic)
     await answer(update, context, t, topic, subscribed=record is not None and record.subscribed)
+
+
+def called_for_help(text: str, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """`help me` and `how can I help` share their words, so the FAQ hears the donate topic in
+    both. The danger check tells them apart: a message it flagged got the emergency line
+    first, and is not followed by an appeal for money (the topic buttons come instead)."""
+    return services(context).safety.assess(text) is not Danger.NONE
 
 
 async def topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -18,6 +18,7 @@ from tests.test_conversation import plain, say, visible, with_emergency_line
 from tests.test_donations import giving_bot
 from tgbot.broadcasts.limiter import OutboundLimiter, Priority
 from tgbot.runtime.throttle import BURST
+from tgbot.text.faq import default_faq
 
 FAST = 1.0
 """Seconds within which the emergency reply must arrive."""
@@ -62,6 +63,24 @@ async def test_possible_danger_gets_the_emergency_line_then_the_usual_answer(bot
     follow_up = await bot.api.wait_for_message(2)  # the FAQ's answer or its topic buttons
     assert follow_up.buttons
     assert EMERGENCY not in follow_up.text
+
+
+@pytest.mark.parametrize(
+    ("language", "call", "offer"),
+    [
+        ("en", "help me", "How can I help?"),
+        ("fr", "aidez-moi", "comment puis-je aider ?"),
+        ("ru", "помоги", "как я могу помочь?"),
+    ],
+)
+async def test_a_call_for_help_is_not_answered_with_an_appeal_for_money(bot, language, call, offer):
+    """The FAQ hears the donate topic in both messages; only the offer of help gets it."""
+    user = bot.api.make_user(5, language_code=language)
+    await emergency_reply(bot.api, user, call, language=language, key="safety.line")
+    follow_up = await bot.api.wait_for_message(5)
+    assert follow_up.text == plain(language, "faq.fallback")
+    answer = await say(bot, user, offer)
+    assert answer.text == visible(default_faq().topic(language, "how_to_donate").answer)
 
 
 async def test_a_throttled_person_still_gets_the_emergency_reply(bot):
