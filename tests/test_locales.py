@@ -238,3 +238,22 @@ def test_the_playground_marks_a_label_a_phone_would_wrap():
     message = {"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"}, "text": "x"}
     view = message_view(message | {"reply_markup": {"inline_keyboard": keyboard}}, bot_id=2)
     assert [[b["too_wide"] for b in row] for row in view["buttons"]] == [[True, False], [False]]
+
+
+FRENCH_SPACE_BEFORE = re.compile(r"[ \t][!?;:»]|«[ \t]")
+
+
+def test_french_texts_keep_no_break_spaces_around_high_punctuation():
+    """fr/STYLE.md: a no-break space before `:` and inside « », a narrow one before `; ! ?`;
+    an ordinary space there lets a phone wrap the line before the mark."""
+    faq = load_toml("fr", "faq")
+    answers = [
+        *(topic["answer"] for topic in faq["topics"].values()),
+        *(kind["answer"] for kind in faq.get("small_talk", {}).values()),
+    ]
+    forms = [
+        form
+        for message in catalog("fr").values()
+        for form in (message.values() if isinstance(message, dict) else [message])
+    ]
+    assert [text for text in [*forms, *answers] if FRENCH_SPACE_BEFORE.search(text)] == []
