@@ -58,6 +58,8 @@ Examples are matched one by one; the model weighs each word by how typical it is
 across all its examples, so `what does my 50 bucks buy` leans to the topic where `buy` is
 typical rather than to the one whose single example shares the most weight."""
 SMOOTHING = 0.5
+"""Added to every count of the topic model, so a word a topic's examples never use makes it
+unlikely, not impossible."""
 SMALL_TALK_OVERLAP = 0.66
 """A message is small talk when it and a small-talk example share most of their words (`hi
 there` and `hi`), and that overlap is at least the best topic's score: `thank you so much` is
@@ -96,8 +98,8 @@ class KnowledgeBase:
         questions = [q for topic in data["topics"].values() for q in topic["questions"]]
         chat = [q for kind in small_talk.values() for q in kind["questions"]]
         cues = data.get("cues", [])
-        learn([*questions, *chat, *off_topic, *data["stopwords"], *cues], language)
-        learn(self.variants.values(), language)
+        spelled = [*questions, *chat, *off_topic, *data["stopwords"], *cues]
+        learn([*spelled, *self.variants.values()], language)
         self.own_words = frozenset(words(" ".join([*questions, *data["stopwords"]])))
         """Words this language's examples use: the evidence that a message is written in it."""
         self.accented = {unaccented(word): word for word in self.own_words}
@@ -113,10 +115,7 @@ class KnowledgeBase:
             Topic(topic_id, topic["button"], topic["answer"], topic.get("follow_up"))
             for topic_id, topic in data["topics"].items()
         ]
-        self.small_talk = [
-            Topic(kind, None, reply["answer"], reply.get("follow_up"))
-            for kind, reply in small_talk.items()
-        ]
+        self.small_talk = [Topic(kind, None, reply["answer"]) for kind, reply in small_talk.items()]
         self.examples = [
             (class_id, frozenset(self.content_stems(self.words_of(words(question)))))
             for class_id, questions_of_class in [
